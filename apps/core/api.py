@@ -1,0 +1,98 @@
+"""The API's error shape and the Django error handlers that keep /api/ answers in JSON.
+
+Every error leaves the API as ``{"error": {"code", "message", "fields"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from apps.core.errors import DomainError
+
+API_PREFIX = "/api/"
+# Ids in URLs: digits that fit a bigint, so an absurd id is a 404 and never a database error.
+ID_PATTERN = r"[0-9]{1,18}"
+
+
+def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def validated_input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The request body checked by ``serializer_class``; bad input raises the 400 error shape."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every handled error, in the one shape."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
+    if isinstance(exc, (Http404, ObjectDoesNotExist)):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's handler500 answers, and it is logged
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_error_body(exc)
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        response.data = error_body(code=str(codes), message=str(response.data.get("detail", "")))
+    return response
+
+
+def _validation_error_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        fields = {key: value for key, value in detail.items() if key != "non_field_errors"}
+        general = detail.get("non_field_errors")
+        message = " ".join(str(item) for item in general) if general else "Invalid input."
+        return error_body(code="invalid", message=message, fields=fields)
+    items = detail if isinstance(detail, list) else [detail]
+    return error_body(code="invalid", message=" ".join(str(item) for item in items))
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(code="not_found", message="Not found."), status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            error_body(code="server_error", message="Server error."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(code="bad_request", message="Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(code="permission_denied", message="Permission denied."), status=403)
+    return defaults.permission_denied(request, exception)

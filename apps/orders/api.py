@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.api import ID_PATTERN, validated_input
+from apps.core.pagination import NewestFirstCursorPagination
+from apps.core.schema import error_responses
+from apps.orders import selectors, services
+from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)}),
+    retrieve=extend_schema(responses={200: OrderOutputSerializer, **error_responses(401, 404)}),
+    create=extend_schema(
+        request=OrderCreateInputSerializer, responses={201: OrderOutputSerializer, **error_responses(400, 401, 409)}
+    ),
+    cancel=extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)}),
+)
+class OrderViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderOutputSerializer
+    pagination_class = NewestFirstCursorPagination
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self):
+        return selectors.orders_for_user(user=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        order = selectors.order_for_user(user=request.user, order_id=int(pk))
+        return Response(OrderOutputSerializer(order).data)
+
+    def create(self, request: Request) -> Response:
+        data = validated_input(OrderCreateInputSerializer, request)
+        lines = [services.OrderLine(product_id=item["product"], quantity=item["quantity"]) for item in data["items"]]
+        order = services.order_create(user=request.user, items=lines)
+        return Response(self._fresh(order.pk), status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        order = services.order_cancel(user=request.user, order_id=int(pk))
+        return Response(self._fresh(order.pk))
+
+    def _fresh(self, order_id: int) -> dict:
+        return OrderOutputSerializer(selectors.order_for_user(user=self.request.user, order_id=order_id)).data

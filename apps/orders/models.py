@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # "My orders, newest first" is the hot read; this index serves it and its keyset pages.
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="orders_user_created_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_order_total_gte_0")]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="order_items")
+    quantity = models.PositiveIntegerField()
+    # The price when ordered: later price changes must not rewrite past orders.
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orders_item_quantity_gte_1"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="orders_item_unit_price_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id}"

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.api import ID_PATTERN, validated_input
+from apps.core.permissions import IsStaffOrReadOnly
+from apps.core.schema import error_responses
+from apps.products import selectors, services
+from apps.products.filters import ProductFilter
+from apps.products.models import Category, Product
+from apps.products.serializers import (
+    CategoryInputSerializer,
+    CategoryOutputSerializer,
+    ProductDetailOutputSerializer,
+    ProductInputSerializer,
+    ProductListOutputSerializer,
+)
+
+WRITE_ERRORS = error_responses(400, 401, 403)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: CategoryOutputSerializer(many=True), **error_responses(400, 404)}),
+    retrieve=extend_schema(responses={200: CategoryOutputSerializer, **error_responses(404)}),
+    create=extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        request=CategoryInputSerializer, responses={200: CategoryOutputSerializer, **WRITE_ERRORS, **error_responses(404)}
+    ),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)}),
+)
+class CategoryViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = CategoryOutputSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.categories_for_catalog()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CategoryOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(CategoryOutputSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        category = services.category_create(**validated_input(CategoryInputSerializer, request))
+        return Response(CategoryOutputSerializer(category).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        category = self.get_object()
+        serializer = CategoryInputSerializer(category, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_update(category=category, **serializer.validated_data)
+        return Response(CategoryOutputSerializer(category).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.category_delete(category=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: ProductListOutputSerializer(many=True), **error_responses(400, 404)}),
+    retrieve=extend_schema(responses={200: ProductDetailOutputSerializer, **error_responses(404)}),
+    create=extend_schema(request=ProductInputSerializer, responses={201: ProductDetailOutputSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        request=ProductInputSerializer,
+        responses={200: ProductDetailOutputSerializer, **WRITE_ERRORS, **error_responses(404)},
+    ),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)}),
+)
+class ProductViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = ProductDetailOutputSerializer
+    filterset_class = ProductFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.products_for_catalog()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ProductListOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ProductDetailOutputSerializer(self._product(pk)).data)
+
+    def create(self, request: Request) -> Response:
+        product = services.product_create(**validated_input(ProductInputSerializer, request))
+        return Response(ProductDetailOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        product = self._product(pk)
+        serializer = ProductInputSerializer(product, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product=product, **serializer.validated_data)
+        return Response(ProductDetailOutputSerializer(product).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.product_delete(product=self._product(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _product(self, pk: str) -> Product:
+        # Staff can see and edit products taken off sale; everyone else gets a 404 for them.
+        return selectors.product_detail(product_id=int(pk), include_inactive=self.request.user.is_staff)

@@ -1,0 +1,23 @@
+import django_filters
+
+from apps.products.models import Product
+
+
+class ProductFilter(django_filters.FilterSet):
+    """The catalog's query parameters; anything else in the query string is ignored."""
+
+    category = django_filters.CharFilter(field_name="category__slug")
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
+    ordering = django_filters.OrderingFilter(fields=("price", "created_at", "name"))
+
+    class Meta:
+        model = Product
+        fields = ["category", "min_price", "max_price", "in_stock", "search"]
+
+    def filter_in_stock(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)

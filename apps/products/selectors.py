@@ -1,0 +1,30 @@
+"""Reads of the catalog."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.products.models import Category, Product
+
+# Only the columns the list serializer shows: the description can be long.
+CATALOG_COLUMNS = (
+    "id", "name", "slug", "price", "stock", "is_active", "created_at", "category__id", "category__name", "category__slug",
+)
+
+
+def categories_for_catalog() -> QuerySet[Category]:
+    return Category.objects.only("id", "name", "slug").order_by("name", "id")
+
+
+def products_for_catalog() -> QuerySet[Product]:
+    """Active products, newest first, with their category in the same query."""
+    return Product.objects.filter(is_active=True).select_related("category").only(*CATALOG_COLUMNS)
+
+
+def product_detail(*, product_id: int, include_inactive: bool = False) -> Product:
+    """Raises Product.DoesNotExist (a 404 in the API) for an unknown or, unless asked, inactive id."""
+    products = Product.objects.select_related("category")
+    if not include_inactive:
+        products = products.filter(is_active=True)
+    return products.get(pk=product_id)
+

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.api import validated_input
+from apps.core.schema import error_responses
+from apps.users import services
+from apps.users.serializers import (
+    ProfileUpdateInputSerializer,
+    SignupInputSerializer,
+    TokenInputSerializer,
+    TokenOutputSerializer,
+    UserOutputSerializer,
+)
+
+
+class SignupApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=SignupInputSerializer,
+        responses={201: UserOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(SignupInputSerializer, request)
+        user = services.user_create(**data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **error_responses(400, 429)})
+    def post(self, request: Request) -> Response:
+        data = validated_input(TokenInputSerializer, request)
+        token = services.token_for_credentials(**data)
+        return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: UserOutputSerializer, **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(
+        request=ProfileUpdateInputSerializer,
+        responses={200: UserOutputSerializer, **error_responses(400, 401)},
+    )
+    def patch(self, request: Request) -> Response:
+        data = validated_input(ProfileUpdateInputSerializer, request)
+        user = services.user_update(user=request.user, **data)
+        return Response(UserOutputSerializer(user).data)

@@ -1,0 +1,289 @@
+"""Headroom settings: the one place that reads the environment.
+
+With no variable set the kit runs at stage 1: SQLite, the embedded Redis, jobs run by a
+local worker, mail written to files. Each later stage is reached by setting variables
+(see README.md and .env.example), never by editing this file.
+
+Sections follow https://docs.djangoproject.com/en/5.2/ref/settings/ in a fixed order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import django
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from project import embedded_redis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Everything a stage 1 process writes (SQLite file, embedded Redis, mail, media) lives here.
+VAR_DIR = env.path("VAR_DIR", default=str(BASE_DIR / "var"))
+Path(VAR_DIR).mkdir(parents=True, exist_ok=True)
+
+# =============================================================================
+# Core and security
+# https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# =============================================================================
+ENVIRONMENT = env.str("ENVIRONMENT", default="development")
+if ENVIRONMENT not in ("development", "production"):
+    raise ImproperlyConfigured(f"ENVIRONMENT must be 'development' or 'production', not {ENVIRONMENT!r}")
+IS_PRODUCTION = ENVIRONMENT == "production"
+
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-headroom-stage-1-only-never-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+if IS_PRODUCTION:
+    # Refuse to start rather than run production on a value that is only safe on a laptop.
+    if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("ENVIRONMENT=production needs SECRET_KEY set to 32+ random characters.")
+    if DEBUG:
+        raise ImproperlyConfigured("ENVIRONMENT=production refuses DEBUG=true.")
+    # Behind a load balancer that terminates TLS and sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# =============================================================================
+# Applications and middleware
+# https://docs.djangoproject.com/en/5.2/ref/applications/
+# https://docs.djangoproject.com/en/5.2/topics/http/middleware/
+# =============================================================================
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_dramatiq",
+    "cacheops",
+    "apps.core",
+    "apps.users",
+    "apps.products",
+    "apps.orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# =============================================================================
+# Database
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# =============================================================================
+# Stage 1: a SQLite file. Stage 2+: DATABASE_URL=postgres://user:pass@host:5432/name
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{Path(VAR_DIR) / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web process read while the job worker writes; IMMEDIATE takes the write
+        # lock at BEGIN, so concurrent order transactions queue instead of failing to upgrade.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file, not :memory:, so that a job worker process in the tests sees the test data.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(VAR_DIR) / "test-db.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# =============================================================================
+# Redis and caches
+# https://docs.djangoproject.com/en/5.2/topics/cache/
+# https://github.com/Suor/django-cacheops#setup
+# =============================================================================
+# Stage 1: unset, and the embedded redis-server under var/ starts on demand.
+# Stage 2+: REDIS_URL=redis://host:6379/0
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL:
+    EMBEDDED_REDIS_DIR = Path(VAR_DIR) / "redis"
+    embedded_redis.ensure_running(directory=EMBEDDED_REDIS_DIR)
+    REDIS_URL = embedded_redis.url(directory=EMBEDDED_REDIS_DIR, db=env.int("EMBEDDED_REDIS_DB", default=0))
+
+# A frozen or unreachable Redis must cost a request milliseconds, never a hang.
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+
+# A deploy-specific part keeps a rolling deploy from reading pickles written by other code.
+CACHE_VERSION = env.str("CACHE_VERSION", default="1")
+CACHE_KEY_PREFIX = f"hr:dj{django.__version__}:{CACHE_VERSION}"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        },
+    },
+}
+
+CACHEOPS_REDIS = REDIS_URL
+CACHEOPS_DEGRADE_ON_FAILURE = True
+CACHEOPS = {}
+
+# =============================================================================
+# Background jobs (Dramatiq)
+# https://dramatiq.io/guide.html  https://github.com/Bogdanp/django_dramatiq
+# =============================================================================
+# Defaults to the Redis above. BROKER_URL=amqp://guest:guest@host:5672/ selects RabbitMQ.
+BROKER_URL = env.str("BROKER_URL", default=REDIS_URL)
+DRAMATIQ_BROKER = {
+    "BROKER": (
+        "dramatiq.brokers.rabbitmq.RabbitmqBroker"
+        if BROKER_URL.startswith(("amqp://", "amqps://"))
+        else "dramatiq.brokers.redis.RedisBroker"
+    ),
+    "OPTIONS": {"url": BROKER_URL},
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+# =============================================================================
+# Authentication and passwords
+# https://docs.djangoproject.com/en/5.2/topics/auth/customizing/
+# =============================================================================
+AUTH_USER_MODEL = "users.User"
+LOGIN_URL = "pages:login"
+LOGIN_REDIRECT_URL = "pages:catalog"
+LOGOUT_REDIRECT_URL = "pages:landing"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Sessions live in the database at stage 1 and move to Redis with the cache; never process memory.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# =============================================================================
+# REST framework and API schema
+# https://www.django-rest-framework.org/api-guide/settings/
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# =============================================================================
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "PAGE_SIZE": 20,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Headroom API",
+    "DESCRIPTION": "Users, catalog and orders. Every error has the shape {error: {code, message, fields}}.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# =============================================================================
+# Email
+# https://docs.djangoproject.com/en/5.2/topics/email/
+# =============================================================================
+# Stage 1: files under var/mail, one per message. Production: EMAIL_URL=smtp+tls://user:pass@host:587
+EMAIL_FILE_PATH = str(Path(VAR_DIR) / "mail")
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url_config(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Headroom <noreply@localhost>")
+
+# =============================================================================
+# Static and media files
+# https://docs.djangoproject.com/en/5.2/howto/static-files/  https://whitenoise.readthedocs.io/
+# =============================================================================
+STATIC_URL = "static/"
+STATIC_ROOT = Path(VAR_DIR) / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(VAR_DIR) / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# =============================================================================
+# Internationalisation
+# https://docs.djangoproject.com/en/5.2/topics/i18n/
+# =============================================================================
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# =============================================================================
+# Logging
+# https://docs.djangoproject.com/en/5.2/topics/logging/
+# =============================================================================
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
