@@ -1,0 +1,11 @@
+"""The test suite's settings: the real ones, with only what a test run must change."""
+
+import os
+
+# A logical database of its own, so a test run never flushes the dev server's cache or job queue.
+os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
+
+from project.settings import *  # noqa: E402,F403
+
+# Hashing at full strength would dominate the run; the hasher choice itself is Django's concern.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
