@@ -1,0 +1,44 @@
+"""Production refuses to start on a default that is only safe on a laptop."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+SAFE_KEY = "x" * 50
+
+
+def _start_django(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_the_default_secret_key():
+    result = _start_django(ENVIRONMENT="production", DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = _start_django(ENVIRONMENT="production", SECRET_KEY=SAFE_KEY, DEBUG="true")
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key_and_debug_off():
+    result = _start_django(ENVIRONMENT="production", SECRET_KEY=SAFE_KEY)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_an_unknown_environment_name_is_refused():
+    result = _start_django(ENVIRONMENT="prod")
+    assert result.returncode != 0
+    assert "ENVIRONMENT" in result.stderr
