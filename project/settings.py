@@ -174,7 +174,7 @@ CACHEOPS = {}
 # https://dramatiq.io/guide.html  https://github.com/Bogdanp/django_dramatiq
 # =============================================================================
 # Defaults to the Redis above. BROKER_URL=amqp://guest:guest@host:5672/ selects RabbitMQ.
-BROKER_URL = env.str("BROKER_URL", default=REDIS_URL)
+BROKER_URL = env.str("BROKER_URL", default="") or REDIS_URL
 DRAMATIQ_BROKER = {
     "BROKER": (
         "dramatiq.brokers.rabbitmq.RabbitmqBroker"

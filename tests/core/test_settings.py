@@ -1,8 +1,10 @@
 """Production refuses to start on a default that is only safe on a laptop."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -42,3 +44,10 @@ def test_an_unknown_environment_name_is_refused():
     result = _start_django(ENVIRONMENT="prod")
     assert result.returncode != 0
     assert "ENVIRONMENT" in result.stderr
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    base = Path(settings.BASE_DIR)
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', (base / "project" / "settings.py").read_text()))
+    documented = set(re.findall(r"^([A-Z_]+)=", (base / ".env.example").read_text(), re.MULTILINE))
+    assert read - documented == set()
