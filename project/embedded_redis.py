@@ -11,16 +11,26 @@ and the job worker, and serves stale reads across them. See docs/stages.md.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
+# Unix socket paths are limited to 107 bytes; a deep checkout puts its socket in /tmp instead.
+MAX_SOCKET_PATH = 100
+
+
 def socket_path(*, directory: Path) -> Path:
-    return directory / "redis.sock"
+    path = directory.resolve() / "redis.sock"
+    if len(str(path)) <= MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"headroom-redis-{digest}.sock"
 
 
 def url(*, directory: Path, db: int = 0) -> str:

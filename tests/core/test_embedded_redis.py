@@ -51,3 +51,13 @@ def test_it_runs_lua_scripts_as_cacheops_and_dramatiq_need(server_dir):
 def test_stop_shuts_the_server_down(server_dir):
     embedded_redis.stop(directory=server_dir)
     assert not embedded_redis.is_running(directory=server_dir)
+
+
+def test_a_deep_directory_still_gets_a_usable_socket(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    embedded_redis.ensure_running(directory=deep)
+    try:
+        assert len(str(embedded_redis.socket_path(directory=deep))) <= embedded_redis.MAX_SOCKET_PATH
+        assert _client(deep).ping()
+    finally:
+        embedded_redis.stop(directory=deep)
