@@ -3,6 +3,16 @@ import django_filters
 from apps.products.models import Product
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Adds the id as a tie-breaker: rows with equal prices or names keep their place across pages."""
+
+    def filter(self, queryset, value):
+        queryset = super().filter(queryset, value)
+        if value:
+            queryset = queryset.order_by(*queryset.query.order_by, "-id")
+        return queryset
+
+
 class ProductFilter(django_filters.FilterSet):
     """The catalog's query parameters; anything else in the query string is ignored."""
 
@@ -11,7 +21,7 @@ class ProductFilter(django_filters.FilterSet):
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
     in_stock = django_filters.BooleanFilter(method="filter_in_stock")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
-    ordering = django_filters.OrderingFilter(fields=("price", "created_at", "name"))
+    ordering = StableOrderingFilter(fields=("price", "created_at", "name"))
 
     class Meta:
         model = Product

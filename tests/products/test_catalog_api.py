@@ -1,0 +1,272 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.products.models import Product
+from tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+CATEGORIES_URL = "/api/v1/categories/"
+PRODUCTS_URL = "/api/v1/products/"
+
+
+def _ids(response) -> list[int]:
+    return [row["id"] for row in response.json()["results"]]
+
+
+def _created_days_ago(product: Product, days: int) -> None:
+    # created_at is auto_now_add; two rows made in one test can share a timestamp, so set it apart.
+    Product.objects.filter(pk=product.pk).update(created_at=timezone.now() - timedelta(days=days))
+
+
+def test_categories_are_listed_to_anyone_by_name(api_client):
+    tools = CategoryFactory(name="Tools")
+    books = CategoryFactory(name="Books")
+
+    response = api_client.get(CATEGORIES_URL)
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 2
+    assert response.json()["results"] == [
+        {"id": books.pk, "name": "Books", "slug": books.slug},
+        {"id": tools.pk, "name": "Tools", "slug": tools.slug},
+    ]
+
+
+def test_a_category_is_shown_to_anyone(api_client):
+    category = CategoryFactory()
+
+    response = api_client.get(f"{CATEGORIES_URL}{category.pk}/")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": category.pk, "name": category.name, "slug": category.slug}
+
+
+def test_products_are_listed_to_anyone(api_client):
+    product = ProductFactory()
+
+    response = api_client.get(PRODUCTS_URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 1
+    assert body["results"][0]["id"] == product.pk
+    assert body["results"][0]["category"] == {
+        "id": product.category.pk,
+        "name": product.category.name,
+        "slug": product.category.slug,
+    }
+
+
+def test_product_list_leaves_out_inactive_products(api_client):
+    active = ProductFactory()
+    ProductFactory(is_active=False)
+
+    response = api_client.get(PRODUCTS_URL)
+
+    assert _ids(response) == [active.pk]
+
+
+def test_product_list_is_newest_first_by_default(api_client):
+    older = ProductFactory()
+    newer = ProductFactory()
+    _created_days_ago(older, 2)
+    _created_days_ago(newer, 1)
+
+    response = api_client.get(PRODUCTS_URL)
+
+    assert _ids(response) == [newer.pk, older.pk]
+
+
+def test_product_list_pages_hold_the_page_size_asked_for(api_client):
+    ProductFactory.create_batch(3)
+
+    response = api_client.get(PRODUCTS_URL, {"page_size": 2})
+
+    assert len(response.json()["results"]) == 2
+    assert response.json()["count"] == 3
+    assert response.json()["next"] is not None
+
+
+def test_product_list_page_size_is_capped_at_100(api_client):
+    ProductFactory.create_batch(101)
+
+    response = api_client.get(PRODUCTS_URL, {"page_size": 1000})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 100
+
+
+def test_product_list_page_beyond_the_end_is_404(api_client):
+    ProductFactory()
+
+    response = api_client.get(PRODUCTS_URL, {"page": 2})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_product_list_filters_by_category_slug(api_client):
+    book = ProductFactory(category=CategoryFactory(slug="books"))
+    ProductFactory(category=CategoryFactory(slug="tools"))
+
+    response = api_client.get(PRODUCTS_URL, {"category": "books"})
+
+    assert _ids(response) == [book.pk]
+
+
+def test_product_list_filters_by_min_price_inclusive(api_client):
+    ProductFactory(price=Decimal("9.99"))
+    at_min = ProductFactory(price=Decimal("10.00"))
+
+    response = api_client.get(PRODUCTS_URL, {"min_price": "10"})
+
+    assert _ids(response) == [at_min.pk]
+
+
+def test_product_list_filters_by_max_price_inclusive(api_client):
+    at_max = ProductFactory(price=Decimal("10.00"))
+    ProductFactory(price=Decimal("10.01"))
+
+    response = api_client.get(PRODUCTS_URL, {"max_price": "10"})
+
+    assert _ids(response) == [at_max.pk]
+
+
+def test_product_list_filters_by_in_stock(api_client):
+    in_stock = ProductFactory(stock=1)
+    ProductFactory(stock=0)
+
+    response = api_client.get(PRODUCTS_URL, {"in_stock": "true"})
+
+    assert _ids(response) == [in_stock.pk]
+
+
+def test_product_list_searches_names_in_any_letter_case(api_client):
+    lamp = ProductFactory(name="Desk Lamp")
+    ProductFactory(name="Chair")
+
+    response = api_client.get(PRODUCTS_URL, {"search": "lamp"})
+
+    assert _ids(response) == [lamp.pk]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected_names"),
+    [
+        ("price", ["cheap", "middle", "dear"]),
+        ("-price", ["dear", "middle", "cheap"]),
+        ("name", ["cheap", "dear", "middle"]),
+        ("created_at", ["middle", "dear", "cheap"]),
+        ("-created_at", ["cheap", "dear", "middle"]),
+    ],
+)
+def test_product_list_orders_by_the_field_asked_for(api_client, ordering, expected_names):
+    _created_days_ago(ProductFactory(name="middle", price=Decimal("5.00")), 3)
+    _created_days_ago(ProductFactory(name="dear", price=Decimal("9.00")), 2)
+    _created_days_ago(ProductFactory(name="cheap", price=Decimal("1.00")), 1)
+
+    response = api_client.get(PRODUCTS_URL, {"ordering": ordering})
+
+    assert [row["name"] for row in response.json()["results"]] == expected_names
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_price": "abc"},
+        {"max_price": "abc"},
+        {"min_price": "NaN"},
+        {"max_price": "Infinity"},
+        {"min_price": "1e400"},
+        {"ordering": "bogus"},
+        {"ordering": "description"},
+        {"search": "x" * 101},
+    ],
+    ids=lambda params: "&".join(f"{key}={value[:10]}" for key, value in params.items()),
+)
+def test_product_list_with_an_invalid_filter_value_is_400(api_client, params):
+    response = api_client.get(PRODUCTS_URL, params)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert set(response.json()["error"]["fields"]) == set(params)
+
+
+def test_a_product_is_shown_to_anyone(api_client):
+    product = ProductFactory()
+
+    response = api_client.get(f"{PRODUCTS_URL}{product.pk}/")
+
+    assert response.status_code == 200
+    assert response.json()["id"] == product.pk
+    assert response.json()["description"] == product.description
+
+
+def test_an_inactive_product_is_404_for_anyone_but_staff(user_client):
+    product = ProductFactory(is_active=False)
+
+    response = user_client.get(f"{PRODUCTS_URL}{product.pk}/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_inactive_product_is_shown_to_staff(staff_client):
+    product = ProductFactory(is_active=False)
+
+    response = staff_client.get(f"{PRODUCTS_URL}{product.pk}/")
+
+    assert response.status_code == 200
+    assert response.json()["is_active"] is False
+
+
+@pytest.mark.parametrize("product_id", ["999999", str(10**30)])
+def test_an_unknown_product_id_is_404(api_client, product_id):
+    response = api_client.get(f"{PRODUCTS_URL}{product_id}/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_category_list_costs_the_same_queries_for_1_and_50_rows(api_client, django_assert_num_queries, rows):
+    CategoryFactory.create_batch(rows)
+
+    with django_assert_num_queries(2):  # COUNT, page
+        response = api_client.get(CATEGORIES_URL)
+
+    assert len(response.json()["results"]) == min(rows, 20)
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_product_list_costs_the_same_queries_for_1_and_50_rows(api_client, django_assert_num_queries, rows):
+    ProductFactory.create_batch(rows)
+
+    with django_assert_num_queries(2):  # COUNT, page with its categories joined
+        response = api_client.get(PRODUCTS_URL)
+
+    assert len(response.json()["results"]) == min(rows, 20)
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_filtered_product_list_costs_the_same_queries_for_1_and_50_rows(api_client, django_assert_num_queries, rows):
+    category = CategoryFactory(slug="books")
+    ProductFactory.create_batch(rows, category=category, price=Decimal("5.00"))
+    params = {
+        "category": "books",
+        "min_price": "1",
+        "max_price": "10",
+        "in_stock": "true",
+        "search": "product",
+        "ordering": "-price",
+        "page_size": 100,
+    }
+
+    with django_assert_num_queries(2):  # COUNT, page with its categories joined
+        response = api_client.get(PRODUCTS_URL, params)
+
+    assert len(response.json()["results"]) == rows
