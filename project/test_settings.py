@@ -15,3 +15,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a job worker process started by a test sees the test data;
     # one per run, so two runs side by side do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(VAR_DIR) / f"test-db-{os.getpid()}.sqlite3")}
+
+# The hashed-name manifest exists only after collectstatic, which a test run does not do.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

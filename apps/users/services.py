@@ -16,7 +16,9 @@ from apps.users import actors
 from apps.users.models import User
 
 
-def user_create(*, email: str, password: str, name: str = "", is_staff: bool = False) -> User:
+def user_create(
+    *, email: str, password: str, name: str = "", is_staff: bool = False, is_superuser: bool = False
+) -> User:
     """Sign a user up. A taken email, in any letter case, or a weak password is a DomainError."""
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
@@ -30,7 +32,9 @@ def user_create(*, email: str, password: str, name: str = "", is_staff: bool = F
         ) from error
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email, password, name=name, is_staff=is_staff)
+            user = User.objects.create_user(
+                email, password, name=name, is_staff=is_staff or is_superuser, is_superuser=is_superuser
+            )
     except IntegrityError as error:  # a concurrent sign-up won the race for the same email
         raise _email_taken() from error
     send_on_commit(actors.send_welcome_email, user_id=user.pk)

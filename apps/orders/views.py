@@ -1,0 +1,41 @@
+"""Order pages: placing an order from a product page, and "my orders". The API's are in api.py."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from apps.core.errors import DomainError
+from apps.orders import selectors, services
+from apps.orders.forms import OrderProductForm
+from apps.products.views import render_product_page
+
+ORDERS_PAGE_SIZE = 20
+
+
+@login_required
+def my_orders(request: HttpRequest) -> HttpResponse:
+    orders = selectors.orders_for_user(user=request.user)
+    page_obj = Paginator(orders, ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "orders/my_orders.html", {"page_obj": page_obj})
+
+
+@login_required
+def order_place(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        # Where a login for this form comes back to: the product page the form is on.
+        return redirect("pages:product", pk=pk)
+    form = OrderProductForm(request.POST)
+    if not form.is_valid():
+        return render_product_page(request, product_id=pk, order_form=form)
+    line = services.OrderLine(product_id=pk, quantity=form.cleaned_data["quantity"])
+    try:
+        order = services.order_create(user=request.user, items=[line])
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("pages:product", pk=pk)
+    messages.success(request, f"Order {order.pk} placed: {line.quantity} for {order.total}.")
+    return redirect("pages:orders")

@@ -1,0 +1,127 @@
+"""`manage.py seed_demo`: a small catalog and two accounts to try the kit with.
+
+Idempotent: rows are looked up by slug or email and only the missing ones are created, so a
+second run changes nothing (not even stock that demo orders have taken).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+from django.utils.text import slugify
+
+from apps.products.models import Category, Product
+from apps.users import services as user_services
+from apps.users.models import User
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "headroom-demo-pass"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "headroom-admin-pass"
+
+# Category name -> (product name, price, stock). A stock of 0 shows the sold-out path.
+CATALOG: dict[str, list[tuple[str, str, int]]] = {
+    "Desk": [
+        ("Standing desk", "499.00", 12),
+        ("Monitor arm", "89.00", 40),
+        ("Desk mat", "25.00", 120),
+        ("Cable tray", "19.50", 75),
+        ("Laptop stand", "45.00", 0),
+        ("Footrest", "32.00", 18),
+    ],
+    "Audio": [
+        ("Studio headphones", "149.00", 25),
+        ("USB microphone", "119.00", 14),
+        ("Desk speakers", "99.00", 9),
+        ("Headphone stand", "29.00", 60),
+        ("Pop filter", "12.00", 80),
+        ("Audio interface", "179.00", 0),
+    ],
+    "Input": [
+        ("Mechanical keyboard", "129.00", 30),
+        ("Wireless mouse", "59.00", 55),
+        ("Trackpad", "99.00", 20),
+        ("Wrist rest", "22.00", 90),
+        ("Numeric keypad", "35.00", 15),
+        ("Drawing tablet", "89.00", 7),
+    ],
+    "Lighting": [
+        ("Desk lamp", "65.00", 33),
+        ("Monitor light bar", "79.00", 21),
+        ("Key light", "139.00", 6),
+        ("LED strip", "24.00", 100),
+        ("Smart bulb", "15.00", 200),
+        ("Ring light", "49.00", 11),
+    ],
+    "Storage": [
+        ("Portable SSD 1 TB", "109.00", 45),
+        ("USB-C hub", "49.00", 70),
+        ("Memory card 128 GB", "21.00", 150),
+        ("Drive enclosure", "39.00", 16),
+        ("NAS 2-bay", "299.00", 4),
+        ("Flash drive 64 GB", "11.00", 300),
+    ],
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo categories, products, a demo user and a superuser; safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the printed links point")
+
+    def handle(self, *args, base_url: str, **options) -> None:
+        if settings.IS_PRODUCTION:
+            raise CommandError("seed_demo creates accounts with published passwords; it never runs in production.")
+        with transaction.atomic():
+            categories, products = self._seed_catalog()
+            demo = self._seed_user(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo User", superuser=False)
+            admin = self._seed_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD, name="Admin", superuser=True)
+
+        base_url = base_url.rstrip("/")
+        self.stdout.write(f"Catalog: created {categories} categories and {products} products; existing rows left alone.")
+        self.stdout.write("Accounts (email / password):")
+        self.stdout.write(f"  {DEMO_EMAIL} / {DEMO_PASSWORD}  {'created' if demo else 'already there'}")
+        self.stdout.write(f"  {ADMIN_EMAIL} / {ADMIN_PASSWORD}  superuser, {'created' if admin else 'already there'}")
+        self.stdout.write("Open:")
+        for label, url_name in [
+            ("Catalog", "pages:catalog"),
+            ("Log in", "pages:login"),
+            ("My orders", "pages:orders"),
+            ("Admin", "admin:index"),
+            ("API docs", "swagger-ui"),
+        ]:
+            self.stdout.write(f"  {label + ':':<11}{base_url}{reverse(url_name)}")
+
+    def _seed_catalog(self) -> tuple[int, int]:
+        """Create what is missing, one save() per row so cache invalidation sees every write."""
+        categories_created = products_created = 0
+        for category_name, items in CATALOG.items():
+            category, created = Category.objects.get_or_create(
+                slug=slugify(category_name), defaults={"name": category_name}
+            )
+            categories_created += created
+            for name, price, stock in items:
+                _, created = Product.objects.get_or_create(
+                    slug=slugify(name),
+                    defaults={
+                        "category": category,
+                        "name": name,
+                        "description": f"{name}, from the demo catalog.",
+                        "price": Decimal(price),
+                        "stock": stock,
+                    },
+                )
+                products_created += created
+        return categories_created, products_created
+
+    def _seed_user(self, *, email: str, password: str, name: str, superuser: bool) -> bool:
+        """Sign the account up through the users service unless it exists; True when created."""
+        if User.objects.filter(email__iexact=email).exists():
+            return False
+        user_services.user_create(email=email, password=password, name=name, is_superuser=superuser)
+        return True

@@ -1,0 +1,41 @@
+"""Catalog pages. The API's equivalents are in api.py."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.products import selectors
+from apps.products.filters import ProductFilter
+from apps.products.models import Product
+
+CATALOG_PAGE_SIZE = 20
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    # The API's filter, so ?category=<slug> (and the rest) means the same on both; bad values are ignored.
+    products = ProductFilter(request.GET, queryset=selectors.products_for_catalog()).qs
+    page_obj = Paginator(products, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "products/catalog.html",
+        {"page_obj": page_obj, "categories": selectors.categories_for_catalog()},
+    )
+
+
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_product_page(request, product_id=pk)
+
+
+def render_product_page(
+    request: HttpRequest, *, product_id: int, order_form: forms.Form | None = None
+) -> HttpResponse:
+    """The product page. The orders app posts its form here from outside and, on bad input, renders
+    this page again with that form bound, so the error shows under the field."""
+    try:
+        product = selectors.product_detail(product_id=product_id)
+    except Product.DoesNotExist as error:
+        raise Http404("No such product for sale.") from error
+    return render(request, "products/product_detail.html", {"product": product, "order_form": order_form})

@@ -1,0 +1,11 @@
+from django import forms
+
+
+class SignupForm(forms.Form):
+    """Input checks only; the email's availability and the password's strength are user_create's rules."""
+
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    name = forms.CharField(max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password = forms.CharField(
+        max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )

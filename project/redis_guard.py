@@ -1,0 +1,95 @@
+"""Every Redis client of the web tier goes through one per-process circuit breaker.
+
+Why: a Redis that is down, or frozen (accepting connections but never answering), must cost
+a request at most one socket timeout, and then nothing while it stays down. And a write
+made while Redis was unreachable could not invalidate what Redis holds; so when Redis comes
+back, this process drops the caches before it trusts them again (``on_recovery``).
+
+The clients that use it: django-redis (REDIS_CLIENT_CLASS), cacheops (CACHEOPS_CLIENT_CLASS)
+and the response cache. Timeouts come from REDIS_SOCKET_TIMEOUT / REDIS_SOCKET_CONNECT_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+
+class RedisUnavailable(redis.ConnectionError):
+    """Raised without touching the network while the breaker is open, and by the first call after
+    an outage (its answer may predate the caches being dropped, so it must not be used)."""
+
+
+class RedisCircuitBreaker:
+    def __init__(self, *, cooldown_seconds: float) -> None:
+        self.cooldown_seconds = cooldown_seconds
+        self._open_until = 0.0
+        self._down_since: float | None = None
+        self._recovery_callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def is_down(self) -> bool:
+        return self._down_since is not None
+
+    def allows_a_call(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def record_failure(self, error: Exception) -> None:
+        with self._lock:
+            self._open_until = time.monotonic() + self.cooldown_seconds
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                logger.warning("Redis unreachable (%s); serving without cache for now", error)
+
+    def record_success(self) -> bool:
+        """True when this success ends an outage: the recovery callbacks have just run."""
+        if self._down_since is None:  # the hot path: one attribute read
+            return False
+        with self._lock:
+            if self._down_since is None:
+                return False
+            outage = time.monotonic() - self._down_since
+            self._down_since = None
+        logger.warning("Redis is back after %.1f s; dropping caches written before the outage", outage)
+        for callback in self._recovery_callbacks:
+            try:
+                callback()
+            except redis.RedisError as error:
+                self.record_failure(error)
+                return True
+        return True
+
+    def on_recovery(self, callback: Callable[[], None]) -> None:
+        self._recovery_callbacks.append(callback)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+            self._down_since = None
+
+
+breaker = RedisCircuitBreaker(cooldown_seconds=2.0)
+
+
+class GuardedRedis(redis.Redis):
+    """redis.Redis that fails fast while the breaker is open and reports to it."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if not breaker.allows_a_call():
+            raise RedisUnavailable("Redis circuit open")
+        try:
+            result = super().execute_command(*args, **options)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            breaker.record_failure(error)
+            raise
+        if breaker.record_success():
+            raise RedisUnavailable("first answer after an outage is discarded")
+        return result

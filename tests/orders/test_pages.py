@@ -1,0 +1,113 @@
+import pytest
+
+from apps.orders.models import Order
+from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+# The session's user, COUNT(*) for the paginator, one page of orders, their items with product names.
+MY_ORDERS_QUERIES = 4
+
+
+@pytest.mark.parametrize("url", ["/orders/", "/products/1/order/"])
+def test_order_pages_redirect_an_anonymous_visitor_to_login(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == f"/login/?next={url}"
+
+
+def test_my_orders_lists_only_the_users_orders_newest_first_with_their_items(client, user):
+    older = OrderItemFactory(order=OrderFactory(user=user), product__name="Lamp").order
+    newer = OrderItemFactory(order=OrderFactory(user=user), product__name="Mouse").order
+    OrderItemFactory(product__name="Someone else's")
+    client.force_login(user)
+
+    response = client.get("/orders/")
+
+    assert response.status_code == 200
+    assert list(response.context["page_obj"]) == [newer, older]
+    assert "Mouse" in response.text and "Lamp" in response.text
+    assert "Someone else" not in response.text
+
+
+def test_my_orders_with_no_orders_says_so(client, user):
+    client.force_login(user)
+
+    response = client.get("/orders/")
+
+    assert response.status_code == 200
+    assert "No orders yet." in response.text
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_my_orders_runs_the_same_queries_for_1_and_50_orders(client, user, django_assert_num_queries, rows):
+    for _ in range(rows):
+        OrderItemFactory(order=OrderFactory(user=user))
+    client.force_login(user)
+
+    with django_assert_num_queries(MY_ORDERS_QUERIES):
+        response = client.get("/orders/")
+
+    assert response.status_code == 200
+
+
+def test_ordering_from_the_product_page_places_the_order_and_takes_the_stock(client, user):
+    product = ProductFactory(stock=5)
+    client.force_login(user)
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "2"}, follow=True)
+
+    assert response.redirect_chain == [("/orders/", 302)]
+    order = Order.objects.get(user=user)
+    assert [(item.product_id, item.quantity) for item in order.items.all()] == [(product.pk, 2)]
+    product.refresh_from_db()
+    assert product.stock == 3
+    assert f"Order {order.pk} placed" in response.text
+
+
+def test_ordering_more_than_the_stock_shows_the_message_and_writes_nothing(client, user):
+    product = ProductFactory(stock=1)
+    client.force_login(user)
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "2"}, follow=True)
+
+    assert response.redirect_chain == [(f"/products/{product.pk}/", 302)]
+    assert "Only 1 of" in response.text
+    assert not Order.objects.exists()
+    product.refresh_from_db()
+    assert product.stock == 1
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "1001", "abc", ""])
+def test_ordering_a_bad_quantity_is_a_form_error_and_writes_nothing(client, user, quantity):
+    product = ProductFactory(stock=5)
+    client.force_login(user)
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": quantity})
+
+    assert response.status_code == 200
+    assert "quantity" in response.context["order_form"].errors
+    assert 'class="errorlist"' in response.text
+    assert not Order.objects.exists()
+
+
+def test_ordering_an_inactive_product_writes_nothing_and_ends_on_a_404(client, user):
+    product = ProductFactory(is_active=False)
+    client.force_login(user)
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "1"})
+
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 404
+    assert not Order.objects.exists()
+
+
+def test_opening_the_order_address_after_login_goes_back_to_the_product_page(client, user):
+    product = ProductFactory()
+    client.force_login(user)
+
+    response = client.get(f"/products/{product.pk}/order/")
+
+    assert response.status_code == 302
+    assert response.url == f"/products/{product.pk}/"
