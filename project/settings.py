@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_dramatiq",
     "cacheops",
+    "project",
     "apps.core",
     "apps.users",
     "apps.products",
@@ -85,6 +86,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers cached public API reads before sessions, auth and routing run (project/response_cache.py).
+    "project.response_cache.PublicResponseCache",
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -159,15 +163,39 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {
+            "REDIS_CLIENT_CLASS": "project.redis_guard.GuardedRedis",
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
         },
     },
 }
+# A cache error is a miss, never a 500: throttles allow, sessions fall back to the database.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
-CACHEOPS_REDIS = REDIS_URL
+# The query cache: which models, which operations, for how long. Invalidation is automatic on
+# save/delete; bulk writes use invalidated_update() or invalidate_model() (see docs/caching.md).
+CACHEOPS_REDIS = (
+    f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
+    f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_CONNECT_TIMEOUT}"
+)
+CACHEOPS_CLIENT_CLASS = "project.redis_guard.GuardedRedis"
 CACHEOPS_DEGRADE_ON_FAILURE = True
-CACHEOPS = {}
+CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
+CACHEOPS_ENABLED = env.bool("CACHEOPS_ENABLED", default=True)
+QUERY_CACHE_TTL = env.int("QUERY_CACHE_TTL", default=15 * 60)
+CACHEOPS = {
+    "products.category": {"ops": "all", "timeout": QUERY_CACHE_TTL},
+    "products.product": {"ops": "all", "timeout": QUERY_CACHE_TTL},
+    # Manual only (.cache() on narrow querysets): a full user row carries the password hash.
+    "users.user": {"ops": (), "timeout": 5 * 60},
+}
+
+# The response cache for anonymous catalog reads, and the HTTP caching headers of the API.
+RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
+RESPONSE_CACHE_TTL = env.int("RESPONSE_CACHE_TTL", default=5 * 60)
+# Short on purpose: browsers and CDNs keep a response this long whatever the server invalidates.
+PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=30)
 
 # =============================================================================
 # Background jobs (Dramatiq)
@@ -221,6 +249,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
+    # JSON only: one representation per URL is what lets a public response be cached and shared.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "apps.core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",

@@ -1,0 +1,17 @@
+"""Wiring that must exist in every process (web, worker, shell), so it is connected in ready()."""
+
+from django.apps import AppConfig
+
+
+class ProjectConfig(AppConfig):
+    name = "project"
+    label = "project"
+    verbose_name = "Headroom wiring"
+
+    def ready(self) -> None:
+        from cacheops.signals import cache_invalidated
+
+        from project import caching
+
+        cache_invalidated.connect(caching.on_cache_invalidated, dispatch_uid="headroom-response-cache")
+        caching.drop_caches_when_redis_recovers()

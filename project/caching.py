@@ -1,0 +1,40 @@
+"""What is cached, and how the two caches stay coherent.
+
+- The query cache (cacheops) holds ORM results for the models in settings.CACHEOPS.
+- The response cache (project/response_cache.py) holds whole public API responses.
+Both are invalidated by one signal, cacheops' ``cache_invalidated``, sent after commit for every
+save/delete, ``invalidated_update()`` and explicit ``invalidate_obj``/``invalidate_model``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cacheops import invalidate_model
+from django.apps import apps
+from django.conf import settings
+
+from project import response_cache
+from project.redis_guard import breaker
+
+logger = logging.getLogger(__name__)
+
+
+def on_cache_invalidated(sender: Any, obj_dict: dict[str, Any] | None, **kwargs: Any) -> None:
+    if sender is None:  # cacheops.invalidate_all()
+        response_cache.invalidate_all()
+        return
+    response_cache.invalidate_for_model(label=sender._meta.label_lower, row=obj_dict)
+
+
+def drop_all_caches() -> None:
+    """Forget everything both caches hold: used when Redis comes back from an outage, during which
+    writes could not invalidate (a frozen Redis keeps its old entries)."""
+    response_cache.invalidate_all()
+    for label in settings.CACHEOPS:
+        invalidate_model(apps.get_model(label))
+
+
+def drop_caches_when_redis_recovers() -> None:
+    breaker.on_recovery(drop_all_caches)

@@ -1,0 +1,235 @@
+"""The response cache for hot public reads, and the HTTP caching headers of the API.
+
+A hit is answered near the top of the middleware stack with ONE Redis round trip (MGET of the
+entry and the version tokens it depends on) and no SQL. Only anonymous GETs of the endpoints
+in ``CACHED_ENDPOINTS`` are served or stored; anything that carries credentials skips it.
+
+Invalidation is by version tokens ("tags"): an entry records the tokens it was filled under,
+and a write replaces the tokens of what it changed. A fill reads the tokens *before* the view
+reads the database, so a fill that overlaps a write is stored under the old token and is
+never served (the stale-fill race). Tokens are random, never counters, so a token lost to
+eviction or a restart can never come back and match an old entry.
+
+Writes reach ``invalidate_tags`` through cacheops' ``cache_invalidated`` signal, sent after
+the commit for every save, delete, ``invalidated_update()`` and explicit ``invalidate_*``:
+one signal invalidates the query cache and this cache alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
+
+from project.redis_guard import GuardedRedis
+
+logger = logging.getLogger(__name__)
+
+EPOCH_TAG = "epoch"  # in every entry; replaced to drop the whole cache at once
+HEADERS_KEPT = ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options", "Content-Language")
+CATALOG_PARAMS = frozenset(
+    {"category", "min_price", "max_price", "in_stock", "search", "ordering", "page", "page_size"}
+)
+
+
+@dataclass(frozen=True)
+class CachedEndpoint:
+    name: str
+    path: re.Pattern[str]
+    params: frozenset[str]  # the query parameters the view understands; others are dropped
+    tags: Callable[[re.Match[str]], tuple[str, ...]]
+
+
+CACHED_ENDPOINTS = (
+    CachedEndpoint(
+        name="product-list",
+        path=re.compile(r"^/api/v1/products/$"),
+        params=CATALOG_PARAMS,
+        tags=lambda match: ("products", "categories"),
+    ),
+    CachedEndpoint(
+        name="product-detail",
+        path=re.compile(r"^/api/v1/products/(?P<id>[0-9]{1,18})/$"),
+        params=frozenset(),
+        tags=lambda match: (f"product:{int(match['id'])}", "products:all", "categories"),
+    ),
+    CachedEndpoint(
+        name="category-list",
+        path=re.compile(r"^/api/v1/categories/$"),
+        params=frozenset({"page", "page_size"}),
+        tags=lambda match: ("categories",),
+    ),
+)
+
+# Which tags a write to a model replaces. obj_dict is None when a whole model was invalidated.
+TAGS_FOR_MODEL: dict[str, Callable[[dict[str, Any] | None], tuple[str, ...]]] = {
+    "products.product": lambda row: ("products", f"product:{row['id']}") if row and "id" in row
+    else ("products", "products:all"),
+    "products.category": lambda row: ("categories",),
+}
+
+
+def _redis_client() -> redis.Redis:
+    return GuardedRedis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+    )
+
+
+client: redis.Redis = SimpleLazyObject(_redis_client)  # type: ignore[assignment]
+
+
+def _tag_key(tag: str) -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:rc:tag:{tag}"
+
+
+def invalidate_tags(tags: tuple[str, ...]) -> None:
+    """Replace the version tokens of ``tags``: every entry filled under the old ones is dead."""
+    token = uuid.uuid4().hex
+    try:
+        client.mset({_tag_key(tag): token for tag in tags})
+    except redis.RedisError as error:
+        # The breaker drops the whole cache when Redis answers again (see redis_guard).
+        logger.warning("response cache: could not invalidate %s: %s", tags, error)
+
+
+def invalidate_all() -> None:
+    invalidate_tags((EPOCH_TAG,))
+
+
+def invalidate_for_model(*, label: str, row: dict[str, Any] | None) -> None:
+    tags_for = TAGS_FOR_MODEL.get(label)
+    if tags_for is not None:
+        invalidate_tags(tags_for(row))
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    key: str
+    tag_keys: tuple[str, ...]
+    versions: tuple[bytes | None, ...]
+
+
+class PublicResponseCache:
+    """Serves and fills the response cache; sets Cache-Control and Vary on API responses."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match_endpoint = _match(request)
+        if match_endpoint is None:
+            return self._with_http_cache_headers(request, self.get_response(request), public=False)
+        endpoint, match = match_endpoint
+        _keep_only_known_params(request, endpoint.params)
+        lookup, cached = _lookup(request, endpoint, match)
+        if cached is not None:
+            return _replay(request, cached)
+        response = self._with_http_cache_headers(request, self.get_response(request), public=True)
+        if lookup is not None and _storable(response):
+            _store(lookup, response)
+        return response
+
+    @staticmethod
+    def _with_http_cache_headers(request: HttpRequest, response: HttpResponse, *, public: bool) -> HttpResponse:
+        if not request.path.startswith("/api/") or response.has_header("Cache-Control"):
+            return response
+        if public and response.status_code == 200:
+            # Short: browsers and CDNs keep this whatever the server invalidates; ETag revalidates.
+            response["Cache-Control"] = f"public, max-age={settings.PUBLIC_CACHE_MAX_AGE}"
+        else:
+            response["Cache-Control"] = "private, no-store"
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        return response
+
+
+def _match(request: HttpRequest) -> tuple[CachedEndpoint, re.Match[str]] | None:
+    if request.method != "GET" or not settings.RESPONSE_CACHE_ENABLED:
+        return None
+    if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return None  # someone's own view of the data: never from or into the shared cache
+    for endpoint in CACHED_ENDPOINTS:
+        match = endpoint.path.match(request.path_info)
+        if match:
+            return endpoint, match
+    return None
+
+
+def _keep_only_known_params(request: HttpRequest, params: frozenset[str]) -> None:
+    """Drop unknown parameters (?utm=...) before the view sees them, so that one entry serves
+    every variant and no foreign parameter is copied into the links of a shared response."""
+    pairs = sorted((name, value) for name in params for value in request.GET.getlist(name))
+    query = QueryDict(mutable=True)
+    for name, value in pairs:
+        query.appendlist(name, value)
+    request.META["QUERY_STRING"] = query.urlencode()
+    request.GET = QueryDict(request.META["QUERY_STRING"])
+
+
+def _lookup(
+    request: HttpRequest, endpoint: CachedEndpoint, match: re.Match[str]
+) -> tuple[_Lookup | None, dict[str, Any] | None]:
+    host = request.get_host()  # validates ALLOWED_HOSTS, so the key space stays bounded
+    raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
+    key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode()).hexdigest()}"
+    tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match)))
+    try:
+        entry, *versions = client.mget([key, *tag_keys])
+    except redis.RedisError:
+        return None, None  # Redis is down or frozen: serve from the database, store nothing
+    lookup = _Lookup(key=key, tag_keys=tag_keys, versions=tuple(versions))
+    if entry is None:
+        return lookup, None
+    cached = pickle.loads(entry)
+    if cached["versions"] != lookup.versions:
+        return lookup, None
+    return lookup, cached
+
+
+def _storable(response: HttpResponse) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "public" in response.get("Cache-Control", "")
+    )
+
+
+def _store(lookup: _Lookup, response: HttpResponse) -> None:
+    entry = {
+        "versions": lookup.versions,
+        "status": response.status_code,
+        "headers": [(name, response[name]) for name in HEADERS_KEPT if response.has_header(name)],
+        "body": response.content,
+    }
+    try:
+        client.set(lookup.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), ex=settings.RESPONSE_CACHE_TTL)
+    except redis.RedisError:
+        pass
+
+
+def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:
+    headers = dict(cached["headers"])
+    etag = headers.get("ETag")
+    if etag and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
+        response = HttpResponseNotModified()
+        for name in ("ETag", "Cache-Control", "Vary"):
+            if name in headers:
+                response[name] = headers[name]
+        return response
+    response = HttpResponse(cached["body"], status=cached["status"], headers=headers)
+    response["Content-Length"] = str(len(cached["body"]))
+    response["X-Response-Cache"] = "hit"
+    return response
