@@ -1,7 +1,9 @@
 """Writes to the catalog, and the stock that orders reserve and release.
 
-Stock changes go through ``Model.save()`` one product at a time, never ``QuerySet.update()``:
-save sends the signals that invalidate every cached read of that product.
+Every write here invalidates the caches of what it changed. ``Model.save()``/``delete()`` do it
+through their signals. Writes that send no signal (``QuerySet.update()``, ``bulk_create()``,
+raw SQL) must go through cacheops' ``invalidated_update()`` or call ``invalidate_model()``,
+as the bulk functions below do; see docs/caching.md.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cacheops import invalidate_model
 from django.db import transaction
 from django.db.models import ProtectedError
 
@@ -52,6 +55,19 @@ def product_delete(*, product: Product) -> None:
             message=f"Product '{product.name}' has been ordered; deactivate it instead of deleting it.",
             status=409,
         ) from error
+
+
+def products_set_active(*, product_ids: list[int], is_active: bool) -> int:
+    """Put products on or off sale in one statement; returns how many rows changed."""
+    return Product.objects.filter(pk__in=product_ids).invalidated_update(is_active=is_active)
+
+
+def products_bulk_create(*, products: list[Product], batch_size: int = 1000) -> list[Product]:
+    """Insert many products at once (imports, seeding); bulk_create sends no signal."""
+    with transaction.atomic():
+        created = Product.objects.bulk_create(products, batch_size=batch_size)
+        invalidate_model(Product)  # queued by cacheops until the commit
+    return created
 
 
 def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Product]:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.api import validated_input
 from apps.core.schema import error_responses
-from apps.users import services
+from apps.users import selectors, services
 from apps.users.serializers import (
     ProfileUpdateInputSerializer,
     SignupInputSerializer,
@@ -54,7 +54,7 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: UserOutputSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
-        return Response(UserOutputSerializer(request.user).data)
+        return Response(UserOutputSerializer(selectors.user_profile(user_id=request.user.pk)).data)
 
     @extend_schema(
         request=ProfileUpdateInputSerializer,

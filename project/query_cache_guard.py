@@ -1,0 +1,45 @@
+"""A guard against stale fills in cacheops' queryset cache.
+
+The race: a read misses, runs its SQL and sees the old row; a write commits and invalidates;
+then the read stores what it saw. The stale row is served until the next write or the TTL.
+cacheops guards this for ``cached_as(keep_fresh=True)`` only. Here every queryset miss does the
+same: before its SQL it caches a marker under the query's own invalidation conditions, and
+it stores its result only if the marker is still there (cacheops' ``precall_key``), i.e. if
+no write touching those rows was invalidated in between. One extra Redis call per miss.
+"""
+
+from __future__ import annotations
+
+import uuid
+from cacheops.conf import settings as cacheops_settings
+from cacheops.getset import cache_thing, getting
+from cacheops.signals import cache_read
+from django.db.models import QuerySet
+
+# Long enough for any query to finish; the marker is deleted by an invalidation or expires.
+MARKER_TIMEOUT_SECONDS = 300
+
+
+def _fetch_all_without_stale_fills(self: QuerySet) -> None:
+    if self._result_cache is not None or not self._should_cache("fetch"):
+        return self._no_monkey._fetch_all(self)
+
+    cache_key = self._cache_key()
+    timeout = self._cacheprofile["timeout"]
+    with getting(cache_key, self._cond_dnfs, self._prefix, lock=self._cacheprofile["lock"]) as cache_data:
+        cache_read.send(sender=self.model, func=None, hit=cache_data is not None)
+        if cache_data is not None:
+            self._result_cache = cacheops_settings.CACHEOPS_SERIALIZER.loads(cache_data)
+        else:
+            marker_key = f"{self._prefix}fill:{uuid.uuid4().hex}"
+            cache_thing(self._prefix, marker_key, "FILLING", self._cond_dnfs, min(timeout, MARKER_TIMEOUT_SECONDS),
+                        dbs=[self.db])
+            self._result_cache = list(self._iterable_class(self))
+            cache_thing(self._prefix, cache_key, self._result_cache, self._cond_dnfs, timeout,
+                        dbs=[self.db], precall_key=marker_key)
+    return self._no_monkey._fetch_all(self)
+
+
+def install() -> None:
+    """Replace cacheops' QuerySet._fetch_all (installed by cacheops' own ready())."""
+    QuerySet._fetch_all = _fetch_all_without_stale_fills  # type: ignore[method-assign]
