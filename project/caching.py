@@ -21,11 +21,22 @@ from project.redis_guard import breaker
 logger = logging.getLogger(__name__)
 
 
+# cacheops invalidates a query by the conditions of its WHERE clause only: a product query
+# that select_related() its category is not invalidated when that category changes. These
+# models' caches are dropped whole when a model they embed is written (rare writes only).
+EMBEDDED_IN: dict[str, tuple[str, ...]] = {
+    "products.category": ("products.product",),
+}
+
+
 def on_cache_invalidated(sender: Any, obj_dict: dict[str, Any] | None, **kwargs: Any) -> None:
     if sender is None:  # cacheops.invalidate_all()
         response_cache.invalidate_all()
         return
-    response_cache.invalidate_for_model(label=sender._meta.label_lower, row=obj_dict)
+    label = sender._meta.label_lower
+    response_cache.invalidate_for_model(label=label, row=obj_dict)
+    for embedding_label in EMBEDDED_IN.get(label, ()):
+        invalidate_model(apps.get_model(embedding_label))
 
 
 def drop_all_caches() -> None:

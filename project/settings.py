@@ -15,7 +15,7 @@ import django
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from project import embedded_redis
+from project import embedded_redis, static_files
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Answers cached public API reads before sessions, auth and routing run (project/response_cache.py).
     "project.response_cache.PublicResponseCache",
+    # Pins unsafe requests to the primary; sends a client's reads to replicas that have its writes.
+    "project.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -135,6 +137,37 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Stage 3: read replicas. Comma-separated URLs, each becoming an alias replica_1, replica_2, ...
+# Routing (project/routers.py): writes, migrations and transactions on the primary; reads on a
+# healthy replica that has replayed the client's last write (project/read_your_writes.py).
+DATABASE_REPLICAS = []
+for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    alias = f"replica_{number}"
+    DATABASES[alias] = {
+        **env.db_url_config(url),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        # The test runner must not create a database on a read-only standby.
+        "TEST": {"MIRROR": "default"},
+    }
+    if DATABASES[alias]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES[alias]["OPTIONS"] = {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=1)}
+    DATABASE_REPLICAS.append(alias)
+DATABASE_ROUTERS = ["project.routers.ReplicaRouter"]
+# A replica leaves rotation when it lags more than this (time, bytes) or its connection fails.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=60.0)
+REPLICA_MAX_LAG_BYTES = env.int("REPLICA_MAX_LAG_BYTES", default=8 * 1024 * 1024)
+# Seconds between health checks of one replica, per process; and out of rotation after a failure.
+REPLICA_CHECK_INTERVAL = env.float("REPLICA_CHECK_INTERVAL", default=1.0)
+REPLICA_RECHECK_FOR_LSN_INTERVAL = 0.05
+REPLICA_CHECK_TIMEOUT = 0.5
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
+# How long a client's reads wait for replicas to replay its last write (else: the primary).
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=30)
+# Adds X-DB-Reads (the aliases a request read from) to responses: for tests and debugging.
+DATABASE_ROUTE_HEADER = env.bool("DATABASE_ROUTE_HEADER", default=False)
 
 # =============================================================================
 # Redis and caches
@@ -289,7 +322,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Headroom <noreply@lo
 # Static and media files
 # https://docs.djangoproject.com/en/5.2/howto/static-files/  https://whitenoise.readthedocs.io/
 # =============================================================================
-STATIC_URL = "static/"
+# Stage 1: served by this app under /static/. CDN_URL=https://cdn.example.com: pages link the
+# CDN, which fetches a file from this app (whitenoise serves /static/ either way) on a miss.
+CDN_URL = env.str("CDN_URL", default="").rstrip("/")
+if CDN_URL and not CDN_URL.startswith(("https://", "http://", "//")):
+    raise ImproperlyConfigured(f"CDN_URL must be a URL such as https://cdn.example.com, not {CDN_URL!r}")
+STATIC_URL = f"{CDN_URL}/static/" if CDN_URL else "static/"
 STATIC_ROOT = Path(VAR_DIR) / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
@@ -298,6 +336,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/static_files.py).
+# Other names keep whitenoise's default max-age, 60 s (0 with DEBUG): their content can change.
+WHITENOISE_ADD_HEADERS_FUNCTION = static_files.cache_hashed_files_for_a_year
 
 # =============================================================================
 # Internationalisation

@@ -22,8 +22,12 @@ def products_for_catalog() -> QuerySet[Product]:
 
 
 def product_detail(*, product_id: int, include_inactive: bool = False) -> Product:
-    """Raises Product.DoesNotExist (a 404 in the API) for an unknown or, unless asked, inactive id."""
-    products = Product.objects.select_related("category")
+    """Raises Product.DoesNotExist (a 404 in the API) for an unknown or, unless asked, inactive id.
+
+    Not from the query cache: it would store every miss, and random ids would fill Redis. A
+    primary-key read is cheap, and anonymous detail reads are served by the response cache.
+    """
+    products = Product.objects.nocache().select_related("category")
     if not include_inactive:
         products = products.filter(is_active=True)
     return products.get(pk=product_id)
