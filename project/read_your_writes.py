@@ -92,6 +92,7 @@ class ReadYourWritesMiddleware:
             return None
         for alias in failed:
             routers.pool.mark_down(alias, exception)
+        routers.forget_replicas_used()
         request._retried_on_primary = True
         match = request.resolver_match
         with routers.use_primary():

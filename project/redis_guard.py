@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 
 
 class RedisUnavailable(redis.ConnectionError):
-    """Raised without touching the network while the breaker is open, and by the first call after
-    an outage (its answer may predate the caches being dropped, so it must not be used)."""
+    """Raised without touching the network while the breaker is open, and by a call whose answer may
+    predate the caches being dropped after an outage (so it must not be used): the first call after
+    it, any call sent during it, and any other thread's call while the caches are being dropped."""
 
 
 class RedisCircuitBreaker:
@@ -32,6 +33,8 @@ class RedisCircuitBreaker:
         self.cooldown_seconds = cooldown_seconds
         self._open_until = 0.0
         self._down_since: float | None = None
+        self._outages = 0  # how many have begun: an answer to a call that spans the start of one is not used
+        self._recovering_thread: int | None = None  # the thread dropping the caches; only its answers are used
         self._recovery_callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -42,11 +45,25 @@ class RedisCircuitBreaker:
     def allows_a_call(self) -> bool:
         return time.monotonic() >= self._open_until
 
+    def ticket(self) -> int | None:
+        """Taken before a call; None when its answer cannot be trusted whatever happens next."""
+        if self._down_since is not None:
+            return None
+        recovering = self._recovering_thread
+        if recovering is not None and recovering != threading.get_ident():
+            return None
+        return self._outages
+
+    def trusts(self, ticket: int | None) -> bool:
+        """Whether the answer to a call that took ``ticket`` may be used: no outage began meanwhile."""
+        return ticket is not None and ticket == self._outages and self.ticket() is not None
+
     def record_failure(self, error: Exception) -> None:
         with self._lock:
             self._open_until = time.monotonic() + self.cooldown_seconds
             if self._down_since is None:
                 self._down_since = time.monotonic()
+                self._outages += 1
                 logger.warning("Redis unreachable (%s); serving without cache for now", error)
 
     def record_success(self) -> bool:
@@ -58,13 +75,15 @@ class RedisCircuitBreaker:
                 return False
             outage = time.monotonic() - self._down_since
             self._down_since = None
+            self._recovering_thread = threading.get_ident()
         logger.warning("Redis is back after %.1f s; dropping caches written before the outage", outage)
-        for callback in self._recovery_callbacks:
-            try:
+        try:
+            for callback in self._recovery_callbacks:
                 callback()
-            except redis.RedisError as error:
-                self.record_failure(error)
-                return True
+        except redis.RedisError as error:
+            self.record_failure(error)
+        finally:
+            self._recovering_thread = None
         return True
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
@@ -74,6 +93,7 @@ class RedisCircuitBreaker:
         with self._lock:
             self._open_until = 0.0
             self._down_since = None
+            self._recovering_thread = None
 
 
 breaker = RedisCircuitBreaker(cooldown_seconds=2.0)
@@ -85,11 +105,12 @@ class GuardedRedis(redis.Redis):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if not breaker.allows_a_call():
             raise RedisUnavailable("Redis circuit open")
+        ticket = breaker.ticket()
         try:
             result = super().execute_command(*args, **options)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             breaker.record_failure(error)
             raise
-        if breaker.record_success():
-            raise RedisUnavailable("first answer after an outage is discarded")
+        if breaker.record_success() or not breaker.trusts(ticket):
+            raise RedisUnavailable("an answer that may predate the caches being dropped is discarded")
         return result

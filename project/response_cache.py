@@ -8,7 +8,8 @@ Invalidation is by version tokens ("tags"): an entry records the tokens it was f
 and a write replaces the tokens of what it changed. A fill reads the tokens *before* the view
 reads the database, so a fill that overlaps a write is stored under the old token and is
 never served (the stale-fill race). Tokens are random, never counters, so a token lost to
-eviction or a restart can never come back and match an old entry.
+eviction or a restart can never come back and match an old entry; and a missing token is created
+before a fill, so no entry is ever filled under "missing" (which a later loss would bring back).
 
 Writes reach ``invalidate_tags`` through cacheops' ``cache_invalidated`` signal, sent after
 the commit for every save, delete, ``invalidated_update()`` and explicit ``invalidate_*``:
@@ -119,7 +120,8 @@ def invalidate_for_model(*, label: str, row: dict[str, Any] | None) -> None:
 class _Lookup:
     key: str
     tag_keys: tuple[str, ...]
-    versions: tuple[bytes | None, ...]
+    versions: tuple[bytes, ...]
+    created_tag_keys: tuple[str, ...]  # missing until this lookup; dropped again unless an entry is stored
 
 
 class PublicResponseCache:
@@ -140,13 +142,15 @@ class PublicResponseCache:
         response = self._with_http_cache_headers(request, self.get_response(request), public=True)
         if lookup is not None and _storable(response):
             _store(lookup, response)
+        elif lookup is not None and lookup.created_tag_keys:
+            _forget_tags(lookup.created_tag_keys)  # so that 404s for random ids leave no keys behind
         return response
 
     @staticmethod
     def _with_http_cache_headers(request: HttpRequest, response: HttpResponse, *, public: bool) -> HttpResponse:
         if not request.path.startswith("/api/") or response.has_header("Cache-Control"):
             return response
-        if public and response.status_code == 200:
+        if public and response.status_code in (200, 304):  # a 304 carries the headers of its 200
             # Short: browsers and CDNs keep this whatever the server invalidates; ETag revalidates.
             response["Cache-Control"] = f"public, max-age={settings.PUBLIC_CACHE_MAX_AGE}"
         else:
@@ -185,17 +189,42 @@ def _lookup(
     raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
     key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode()).hexdigest()}"
     tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match)))
+    created_tag_keys: tuple[str, ...] = ()
     try:
         entry, *versions = client.mget([key, *tag_keys])
+        if None in versions:
+            created_tag_keys, versions = _create_missing_tags(tag_keys, versions)
     except redis.RedisError:
         return None, None  # Redis is down or frozen: serve from the database, store nothing
-    lookup = _Lookup(key=key, tag_keys=tag_keys, versions=tuple(versions))
+    if None in versions:
+        return None, None  # a token vanished again meanwhile: store nothing under "missing"
+    lookup = _Lookup(key=key, tag_keys=tag_keys, versions=tuple(versions), created_tag_keys=created_tag_keys)
     if entry is None:
         return lookup, None
     cached = pickle.loads(entry)
     if cached["versions"] != lookup.versions:
         return lookup, None
     return lookup, cached
+
+
+def _create_missing_tags(
+    tag_keys: tuple[str, ...], versions: list[bytes | None]
+) -> tuple[tuple[str, ...], list[bytes | None]]:
+    """Give a missing tag (never written, evicted, lost in a restart) a token before filling under it:
+    an entry filled under "missing" would match again whenever that tag went missing again."""
+    created = tuple(
+        tag_key for tag_key, version in zip(tag_keys, versions)
+        if version is None and client.set(tag_key, uuid.uuid4().hex, nx=True)
+    )
+    return created, client.mget(tag_keys)
+
+
+def _forget_tags(tag_keys: tuple[str, ...]) -> None:
+    # Safe whatever happened meanwhile: a missing tag can only turn entries into misses.
+    try:
+        client.delete(*tag_keys)
+    except redis.RedisError:
+        pass
 
 
 def _storable(response: HttpResponse) -> bool:

@@ -89,6 +89,10 @@ def _note_replica_used(alias: str) -> None:
         _state.set(replace(state, replicas_used=state.replicas_used | {alias}))
 
 
+def forget_replicas_used() -> None:
+    _state.set(replace(_state.get(), replicas_used=frozenset()))
+
+
 @dataclass
 class ReplicaHealth:
     replay_lsn: int | None = None

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "apps.users",
     "apps.products",
     "apps.orders",
+    "dramatiq_crontab",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -233,25 +235,54 @@ PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=30)
 # =============================================================================
 # Background jobs (Dramatiq)
 # https://dramatiq.io/guide.html  https://github.com/Bogdanp/django_dramatiq
+# https://github.com/voiio/dramatiq-crontab  (docs/jobs.md)
 # =============================================================================
 # Defaults to the Redis above. BROKER_URL=amqp://guest:guest@host:5672/ selects RabbitMQ.
 BROKER_URL = env.str("BROKER_URL", default="") or REDIS_URL
+BROKER_IS_RABBITMQ = BROKER_URL.startswith(("amqp://", "amqps://"))
+# The longest a request waits on an unreachable broker before the message goes to the outbox.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.5)
+_broker_query = "&" if "?" in BROKER_URL else "?"
+if BROKER_IS_RABBITMQ:
+    # confirm_delivery: a send returns only once RabbitMQ has taken the message, or raises.
+    BROKER_OPTIONS = {
+        "url": f"{BROKER_URL}{_broker_query}socket_timeout={BROKER_TIMEOUT}&connection_attempts=1",
+        "confirm_delivery": True,
+    }
+else:
+    BROKER_OPTIONS = {
+        "url": f"{BROKER_URL}{_broker_query}socket_connect_timeout={BROKER_TIMEOUT}&socket_timeout={BROKER_TIMEOUT}",
+    }
 DRAMATIQ_BROKER = {
     "BROKER": (
-        "dramatiq.brokers.rabbitmq.RabbitmqBroker"
-        if BROKER_URL.startswith(("amqp://", "amqps://"))
-        else "dramatiq.brokers.redis.RedisBroker"
+        "dramatiq.brokers.rabbitmq.RabbitmqBroker" if BROKER_IS_RABBITMQ else "dramatiq.brokers.redis.RedisBroker"
     ),
-    "OPTIONS": {"url": BROKER_URL},
+    "OPTIONS": BROKER_OPTIONS,
+    # After-hooks run bottom-up: the job log records a failure before Retries re-enqueues it, so
+    # in the admin a job waiting for its retry shows "delayed" and a dead-lettered one "failed".
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        # django_dramatiq's AdminMiddleware (the admin's job log), with an enqueue race fixed.
+        "project.broker.JobLog",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
+        # Re-sends what the outbox kept while the broker was down, whenever a worker starts.
+        "project.broker.RelayOutboxAtWorkerBoot",
     ],
 }
-DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# Worker processes import every app's actors.py; `manage.py crontab` imports every app's tasks.py.
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
+# The scheduler (`manage.py crontab`) takes this Redis lock, so only one runs however many are started.
+DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
+# Keep the admin's job log (django_dramatiq's Task rows) this long; a daily job deletes older ones.
+JOB_LOG_MAX_AGE = env.int("JOB_LOG_MAX_AGE", default=7 * 24 * 60 * 60)
+
+# Files the jobs write and read (default_storage: MEDIA_ROOT under VAR_DIR at stage 1).
+PRODUCT_IMPORT_MAX_BYTES = env.int("PRODUCT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Rows written per transaction; a killed import resumes after the last committed batch.
+PRODUCT_IMPORT_BATCH_SIZE = 500
 
 # =============================================================================
 # Authentication and passwords
@@ -309,6 +340,7 @@ SPECTACULAR_SETTINGS = {
 # Email
 # https://docs.djangoproject.com/en/5.2/topics/email/
 # =============================================================================
+# Every email is sent by a job (docs/jobs.md), never inside a request.
 # Stage 1: files under var/mail, one per message. Production: EMAIL_URL=smtp+tls://user:pass@host:587
 EMAIL_FILE_PATH = str(Path(VAR_DIR) / "mail")
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -316,7 +348,13 @@ if EMAIL_URL:
     globals().update(env.email_url_config(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+# An SMTP server that stops answering fails the job (which is retried), instead of hanging it.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Headroom <noreply@localhost>")
+# Where links in emails point (password reset, order pages): the public address of the site.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A password-reset link works for this many seconds, and only until the password changes.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
 
 # =============================================================================
 # Static and media files

@@ -18,3 +18,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # The hashed-name manifest exists only after collectstatic, which a test run does not do.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    _broker = urlsplit(DRAMATIQ_BROKER["OPTIONS"]["url"])  # noqa: F405
+    _query = dict(parse_qsl(_broker.query))
+    if _broker.scheme == "unix":
+        _query["db"] = str(int(_query.get("db", 0)) + 1)
+        _broker_url = f"unix://{_broker.path}?{urlencode(_query)}"
+    else:
+        _broker_url = _broker._replace(path=f"/{int(_broker.path.strip('/') or 0) + 1}").geturl()
+    DRAMATIQ_BROKER["OPTIONS"] = {  # noqa: F405
+        # The next logical database after the cache's: a test's cache.clear() (FLUSHDB), in this
+        # run or in another one beside it, never drops queued jobs.
+        "url": _broker_url,
+        # Queues of this run only (worker subprocesses inherit the variable): two runs side by side
+        # on one Redis never take each other's jobs.
+        "namespace": os.environ.setdefault("HEADROOM_TEST_QUEUE_NAMESPACE", f"dramatiq-test-{os.getpid()}"),
+        # A killed worker's jobs go back to the queue after 5 s (60 s in production), so the
+        # crash tests are quick; maintenance runs on one command in ten to notice it.
+        "heartbeat_timeout": 5_000,
+        "maintenance_chance": 100_000,
+    }

@@ -49,3 +49,71 @@ def postgres(db):
     """Skips, with the reason shown, unless the tests run on PostgreSQL (DATABASE_URL=postgres://...)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (as .ci/run does)")
+
+
+@pytest.fixture
+def stub_broker():
+    """Every actor on a dramatiq StubBroker, with the middleware of settings, for unit tests of
+    retries and dead letters; the real broker is back after the test."""
+    import dramatiq
+    from django.conf import settings
+    from django_dramatiq.utils import load_middleware
+    from dramatiq.brokers.stub import StubBroker
+
+    from tests.workers import import_all_actors
+
+    import_all_actors()  # declared on the real broker first, so that they all come back to it
+    real = dramatiq.get_broker()
+    middleware = [
+        load_middleware(path)
+        for path in settings.DRAMATIQ_BROKER["MIDDLEWARE"]
+        if path != "project.broker.RelayOutboxAtWorkerBoot"
+    ]
+    stub = StubBroker(middleware=middleware)
+    stub.emit_after("process_boot")
+    for actor in real.actors.values():
+        actor.broker = stub
+        stub.declare_actor(actor)
+    dramatiq.set_broker(stub)
+    yield stub
+    for actor in real.actors.values():
+        actor.broker = real
+    dramatiq.set_broker(real)
+    stub.close()
+
+
+@pytest.fixture
+def stub_worker(stub_broker):
+    import dramatiq
+
+    worker = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=1)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="module")
+def job_worker(django_db_setup, django_db_blocker):
+    """One real worker process (`manage.py rundramatiq`) shared by a module's tests: it starts
+    in about 2 s. Queues are emptied first, so it runs only what the module's tests send."""
+    import dramatiq
+
+    from tests.workers import running_worker
+
+    dramatiq.get_broker().flush_all()
+    with running_worker() as worker:
+        yield worker
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_this_runs_job_queues():
+    """The Redis broker's keys of this run (its own namespace, see project/test_settings.py) are
+    deleted at the end, so queued jobs that no worker ran do not pile up across runs."""
+    yield
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        for key in broker.client.scan_iter(match=f"{broker.namespace}:*", count=1000):
+            broker.client.delete(key)

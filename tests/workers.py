@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -11,10 +12,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import module_has_submodule
 
 BASE_DIR = Path(settings.BASE_DIR)
+
+
+def import_all_actors() -> None:
+    """Import every app's actors.py, as a worker does (DRAMATIQ_AUTODISCOVER_MODULES)."""
+    for app in apps.get_app_configs():
+        if module_has_submodule(app.module, "actors"):
+            importlib.import_module(f"{app.name}.actors")
 
 
 def database_url_for_subprocesses() -> str:
@@ -27,23 +37,45 @@ def database_url_for_subprocesses() -> str:
 
 
 @contextmanager
-def running_worker(*, threads: int = 2) -> Iterator[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.test_settings",
-        "DATABASE_URL": database_url_for_subprocesses(),
-    }
+def running_worker(*, threads: int = 2, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """``env`` adds to or overrides the worker's environment (EMAIL_URL=..., DJANGO_SETTINGS_MODULE=...)."""
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(threads)],
         cwd=BASE_DIR,
-        env=env,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "project.test_settings",
+            "DATABASE_URL": database_url_for_subprocesses(),
+            **(env or {}),
+        },
         start_new_session=True,  # so that stopping it also stops the dramatiq processes it forks
     )
     try:
         yield worker
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+
+
+def kill_worker(worker: subprocess.Popen) -> None:
+    """SIGKILL the worker and every process it forked: no shutdown hook runs, nothing is acked.
+    Returns once none of them runs any more, so their sockets are closed."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    wait_until(lambda: not _live_processes_in_group(worker.pid), timeout=10, interval=0.02)
+
+
+def _live_processes_in_group(pgid: int) -> list[int]:
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp: zombies hold no sockets
+            live.append(int(stat.parent.name))
+    return live
 
 
 def wait_until(condition: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1) -> object:

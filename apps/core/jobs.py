@@ -1,11 +1,16 @@
-"""Enqueueing jobs only once the data they read is committed."""
+"""Enqueueing jobs only once the data they read is committed, and never losing one."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
 from django.db import transaction
+
+from apps.core.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
 
 
 def send_on_commit(actor: dramatiq.Actor, /, **kwargs: Any) -> None:
@@ -13,5 +18,31 @@ def send_on_commit(actor: dramatiq.Actor, /, **kwargs: Any) -> None:
 
     A message sent inside the transaction can reach a worker before the commit, which then
     reads rows that do not exist yet; a rolled-back transaction must send nothing at all.
+    If the broker cannot be reached, the message waits in the outbox instead (docs/jobs.md).
     """
-    transaction.on_commit(lambda: actor.send(**kwargs), robust=False)
+    transaction.on_commit(lambda: send_or_keep(actor.message(**kwargs)), robust=False)
+
+
+def send_or_keep(message: dramatiq.Message) -> None:
+    """Enqueue ``message``; if the broker fails, keep it in the outbox for outbox_relay to send."""
+    try:
+        dramatiq.get_broker().enqueue(message)
+    except Exception as error:  # any failure to hand the message over: keep it, never lose it
+        logger.warning("broker unreachable, %s %s kept in the outbox: %r", message.actor_name, message.message_id, error)
+        OutboxMessage.objects.create(
+            message_id=message.message_id,
+            actor_name=message.actor_name,
+            queue_name=message.queue_name,
+            data=message.encode().decode(),
+            last_error=f"{type(error).__name__}: {error}"[:1000],
+        )
+
+
+# Emails: an SMTP outage of up to about two hours is retried through (15 s, 30 s, ... 1 h apart);
+# after the last retry the message is dead-lettered, and staff see it in the admin.
+EMAIL_JOB_OPTIONS: dict[str, Any] = {
+    "max_retries": 8,
+    "min_backoff": 15_000,
+    "max_backoff": 3_600_000,
+    "time_limit": 60_000,
+}

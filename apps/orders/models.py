@@ -18,7 +18,11 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         # "My orders, newest first" is the hot read; this index serves it and its keyset pages.
-        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="orders_user_created_idx")]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="orders_user_created_idx"),
+            # Sales by day (the rollup and the reports) read orders by date range, across users.
+            models.Index(fields=["created_at"], name="orders_created_idx"),
+        ]
         constraints = [models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_order_total_gte_0")]
 
     def __str__(self) -> str:
@@ -41,3 +45,44 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × product {self.product_id}"
+
+
+class DailySales(models.Model):
+    """The rollup: one row per day and product sold that day (cancelled orders left out).
+
+    Refreshed by the refresh_daily_sales job (apps.orders.services.daily_sales_refresh);
+    sales reports read it for every day it is fresh for (DailySalesDay).
+    """
+
+    day = models.DateField()
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")
+    orders = models.PositiveIntegerField()
+    units = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["day", "product_id"]
+        constraints = [models.UniqueConstraint(fields=["day", "product"], name="orders_dailysales_day_product_unique")]
+        verbose_name_plural = "daily sales"
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}"
+
+
+class DailySalesDay(models.Model):
+    """Whether the rollup of one day is fresh: it is when ``rolled_version == version``.
+
+    Cancelling an order bumps its day's ``version``; a refresh stores the version it read before
+    aggregating, so a cancellation that commits during a refresh leaves the day stale, never wrong.
+    """
+
+    day = models.DateField(primary_key=True)
+    version = models.PositiveIntegerField(default=0)
+    rolled_version = models.PositiveIntegerField(null=True)
+    refreshed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return str(self.day)

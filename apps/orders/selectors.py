@@ -1,11 +1,22 @@
-"""Reads of orders. A user only ever sees their own."""
+"""Reads of orders. A user only ever sees their own; sales by day are for staff reports."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from apps.orders.models import Order, OrderItem
+from django.db.models import Count, DecimalField, F, Min, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
 from apps.users.models import User
+
+# Rows fetched per round trip when streaming (a server-side cursor on PostgreSQL).
+STREAM_CHUNK_SIZE = 2000
 
 
 def orders_for_user(*, user: User) -> QuerySet[Order]:
@@ -23,3 +34,107 @@ def orders_for_user(*, user: User) -> QuerySet[Order]:
 def order_for_user(*, user: User, order_id: int) -> Order:
     """Raises Order.DoesNotExist (a 404) for an unknown id or another user's order alike."""
     return orders_for_user(user=user).get(pk=order_id)
+
+
+def order_for_confirmation(*, order_id: int) -> Order | None:
+    """The order with its user, and its items with their products in one more query."""
+    items = OrderItem.objects.select_related("product").only(
+        "id", "order_id", "quantity", "unit_price", "product__id", "product__name"
+    )
+    return (
+        Order.objects.select_related("user")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .filter(pk=order_id)
+        .first()
+    )
+
+
+def order_lines_for_export(*, user: User) -> Iterator[tuple]:
+    """One tuple per order line of ``user``'s orders, newest order first, streamed."""
+    return (
+        OrderItem.objects.filter(order__user=user)
+        .order_by("-order__created_at", "-order_id", "id")
+        .values_list(
+            "order_id", "order__created_at", "order__status", "order__total",
+            "product_id", "product__name", "quantity", "unit_price",
+        )
+        .iterator(chunk_size=STREAM_CHUNK_SIZE)
+    )
+
+
+@dataclass(frozen=True)
+class DailySalesRow:
+    day: date
+    product_id: int
+    product_name: str
+    orders: int
+    units: int
+    revenue: Decimal
+
+
+def daily_sales(*, start: date, end: date) -> Iterator[DailySalesRow]:
+    """Sales per day and product from ``start`` to ``end`` inclusive, ordered by day then product.
+
+    Each day comes from the rollup if its rollup is fresh, otherwise it is aggregated from the
+    orders in SQL (today, and days not rolled up yet or changed since). Streamed: memory stays
+    flat whatever the range.
+    """
+    fresh = daily_sales_fresh_days(start=start, end=end)
+    rolled = (
+        DailySales.objects.filter(day__range=(start, end), day__in=_fresh_days_query(start=start, end=end))
+        .order_by("day", "product_id")
+        .values_list("day", "product_id", "product__name", "orders", "units", "revenue")
+        .iterator(chunk_size=STREAM_CHUNK_SIZE)
+    )
+    live_runs = _runs_of_days([day for day in days_between(start=start, end=end) if day not in fresh])
+    live = (row for first, last in live_runs for row in daily_sales_live(start=first, end=last))
+    return heapq.merge((DailySalesRow(*values) for values in rolled), live, key=lambda row: (row.day, row.product_id))
+
+
+def daily_sales_live(*, start: date, end: date) -> Iterator[DailySalesRow]:
+    """Sales per day and product aggregated from the orders (cancelled ones left out), streamed."""
+    revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    rows = (
+        OrderItem.objects.filter(order__created_at__gte=_day_start(start), order__created_at__lt=_day_start(end + timedelta(days=1)))
+        .exclude(order__status=Order.Status.CANCELLED)
+        .annotate(day=TruncDate("order__created_at"))
+        .values("day", "product_id", "product__name")
+        .annotate(orders=Count("order_id", distinct=True), units=Sum("quantity"), revenue=revenue)
+        .order_by("day", "product_id")
+        .values_list("day", "product_id", "product__name", "orders", "units", "revenue")
+        .iterator(chunk_size=STREAM_CHUNK_SIZE)
+    )
+    return (DailySalesRow(*values) for values in rows)
+
+
+def daily_sales_fresh_days(*, start: date, end: date) -> set[date]:
+    """The days in the range whose rollup is fresh (at most one row per day of the range)."""
+    return set(_fresh_days_query(start=start, end=end).values_list("day", flat=True))
+
+
+def first_order_day() -> date | None:
+    first = Order.objects.aggregate(first=Min("created_at"))["first"]
+    return None if first is None else timezone.localdate(first)
+
+
+def days_between(*, start: date, end: date) -> list[date]:
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def _fresh_days_query(*, start: date, end: date) -> QuerySet[DailySalesDay]:
+    return DailySalesDay.objects.filter(day__range=(start, end), rolled_version=F("version")).values("day")
+
+
+def _runs_of_days(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as (first, last) runs of consecutive days: one live query per run."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

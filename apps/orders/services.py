@@ -1,17 +1,28 @@
-"""Writes to orders: placing and cancelling, with stock kept exact under concurrency."""
+"""Writes to orders: placing and cancelling, with stock kept exact under concurrency; the order
+confirmation email; the daily sales rollup."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
+from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
-from apps.orders.models import Order, OrderItem
+from apps.core.jobs import send_on_commit
+from apps.orders import actors, selectors
+from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
 from apps.products import services as product_services
 from apps.users.models import User
+
+# A day is rolled up once it has been over this long: an order that committed just after
+# midnight with a created_at just before it is still counted.
+ROLLUP_SETTLE_TIME = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ def order_create(*, user: User, items: list[OrderLine]) -> Order:
             OrderItem(order=order, product=products[pid], quantity=qty, unit_price=products[pid].price)
             for pid, qty in quantities.items()
         )
+    send_on_commit(actors.send_order_confirmation, order_id=order.pk)
     return order
 
 
@@ -55,4 +67,56 @@ def order_cancel(*, user: User, order_id: int) -> Order:
         product_services.stock_release(quantities=quantities)
         order.status = Order.Status.CANCELLED
         order.save(update_fields=["status"])
+        # The day's rollup no longer counts right: stale until the next refresh, read live meanwhile.
+        DailySalesDay.objects.filter(day=timezone.localdate(order.created_at)).update(version=F("version") + 1)
     return order
+
+
+def order_confirmation_email_send(*, order_id: int) -> None:
+    order = selectors.order_for_confirmation(order_id=order_id)
+    if order is None:
+        return
+    email_send_once(
+        key=f"order-confirmation:{order.pk}",
+        to=order.user.email,
+        subject=f"Your Headroom order {order.pk}",
+        template="order_confirmation",
+        context={"order": order, "items": list(order.items.all())},
+    )
+
+
+def daily_sales_refresh(*, max_days: int = 400) -> list[date]:
+    """Roll up every finished day that has no fresh rollup yet, the most recent first.
+
+    Returns the days rolled up. A day with no sales gets a fresh, empty rollup too, so reports
+    know it needs no live query. Days beyond ``max_days`` wait for the next run.
+    """
+    last_day = timezone.localdate(timezone.now() - ROLLUP_SETTLE_TIME) - timedelta(days=1)
+    first_day = selectors.first_order_day()
+    if first_day is None or first_day > last_day:
+        return []
+    fresh = selectors.daily_sales_fresh_days(start=first_day, end=last_day)
+    days = [day for day in selectors.days_between(start=first_day, end=last_day) if day not in fresh]
+    days = days[::-1][:max_days]
+    # Committed before any aggregation, so a cancellation during a refresh always finds its day's row.
+    DailySalesDay.objects.bulk_create([DailySalesDay(day=day) for day in days], ignore_conflicts=True)
+    for day in days:
+        _daily_sales_roll(day=day)
+    return days
+
+
+def _daily_sales_roll(*, day: date) -> None:
+    with transaction.atomic():
+        version = DailySalesDay.objects.filter(day=day).values_list("version", flat=True).get()
+        rows = [
+            DailySales(
+                day=day, product_id=row.product_id, orders=row.orders, units=row.units, revenue=row.revenue
+            )
+            for row in selectors.daily_sales_live(start=day, end=day)
+        ]
+        DailySales.objects.filter(day=day).delete()
+        DailySales.objects.bulk_create(rows, batch_size=1000)
+        # Matches nothing if an order of the day was cancelled since ``version`` was read.
+        DailySalesDay.objects.filter(day=day, version=version).update(
+            rolled_version=version, refreshed_at=timezone.now()
+        )

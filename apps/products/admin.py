@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, ProductImport
 
 
 @admin.register(Category)
@@ -19,3 +19,19 @@ class ProductAdmin(admin.ModelAdmin):
     autocomplete_fields = ("category",)
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(ProductImport)
+class ProductImportAdmin(admin.ModelAdmin):
+    """Read-only: imports are uploaded through the API and run by their job."""
+
+    list_display = ("__str__", "status", "progress", "rows_processed", "created", "updated", "error_count", "created_at")
+    list_select_related = ("uploaded_by",)
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in ProductImport._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

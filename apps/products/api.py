@@ -3,8 +3,11 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.core.api import ID_PATTERN, validated_input
 from apps.core.permissions import IsStaffOrReadOnly
@@ -14,6 +17,8 @@ from apps.products.filters import ProductFilter
 from apps.products.models import Category, Product
 from apps.products.serializers import (
     CategoryInputSerializer,
+    ProductImportInputSerializer,
+    ProductImportOutputSerializer,
     CategoryOutputSerializer,
     ProductDetailOutputSerializer,
     ProductInputSerializer,
@@ -109,3 +114,35 @@ class ProductViewSet(viewsets.GenericViewSet):
     def _product(self, pk: str) -> Product:
         # Staff can see and edit products taken off sale; everyone else gets a 404 for them.
         return selectors.product_detail(product_id=int(pk), include_inactive=self.request.user.is_staff)
+
+
+class ProductImportsApi(APIView):
+    """Upload a product CSV (multipart, field ``file``): 202 and a job imports it; the same file
+    again answers 200 with the first import and imports nothing."""
+
+    permission_classes = [IsAdminUser]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ProductImportInputSerializer},
+        responses={
+            202: ProductImportOutputSerializer, 200: ProductImportOutputSerializer, **error_responses(400, 401, 403)
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(ProductImportInputSerializer, request)
+        product_import, is_new = services.product_import_request(user=request.user, upload=data["file"])
+        return Response(
+            ProductImportOutputSerializer(product_import).data,
+            status=status.HTTP_202_ACCEPTED if is_new else status.HTTP_200_OK,
+        )
+
+
+class ProductImportApi(APIView):
+    """An import's status, progress and per-row errors (``line`` is the line in the file)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: ProductImportOutputSerializer, **error_responses(401, 403, 404)})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(ProductImportOutputSerializer(selectors.product_import(import_id=int(pk))).data)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -45,3 +46,37 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductImport(models.Model):
+    """One uploaded product CSV and its job's progress. The file's SHA-256 is unique: uploading
+    the same file again finds this row and imports nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    file = models.CharField(max_length=255)  # the name in default_storage
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Share of the file's bytes read, in percent; and data rows read. Each batch commits its
+    # products together with these, so a job killed midway resumes after the last batch.
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"line": n, "errors": {"column": ["message"]}}], the first MAX_IMPORT_ERRORS_KEPT rows with errors.
+    errors = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Product import {self.pk} ({self.original_name})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, ProductImport
 
 # Only the columns the list serializer shows: the description can be long.
 CATALOG_COLUMNS = (
@@ -32,3 +32,8 @@ def product_detail(*, product_id: int, include_inactive: bool = False) -> Produc
         products = products.filter(is_active=True)
     return products.get(pk=product_id)
 
+
+
+def product_import(*, import_id: int) -> ProductImport:
+    """Raises ProductImport.DoesNotExist (a 404) for an unknown id."""
+    return ProductImport.objects.get(pk=import_id)

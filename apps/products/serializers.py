@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, ProductImport
 
 
 class CategoryOutputSerializer(serializers.ModelSerializer):
@@ -44,3 +44,19 @@ class ProductInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = ["category", "name", "slug", "description", "price", "stock", "is_active"]
+
+
+class ProductImportInputSerializer(serializers.Serializer):
+    """A CSV with the columns slug, name, category (a slug), price and, optionally, stock,
+    description, is_active. Rows are matched to products by slug: new slugs are created."""
+
+    file = serializers.FileField()
+
+
+class ProductImportOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductImport
+        fields = [
+            "id", "status", "progress", "original_name", "rows_processed", "created", "updated",
+            "error_count", "errors", "created_at", "finished_at",
+        ]

@@ -8,15 +8,27 @@ as the bulk functions below do; see docs/caching.md.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from cacheops import invalidate_model
-from django.db import transaction
-from django.db.models import ProtectedError
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
+from django.utils import timezone
 
 from apps.core.errors import DomainError
-from apps.products.models import Category, Product
+from apps.core.jobs import send_on_commit
+from apps.products import actors, csv_import
+from apps.products.csv_import import CsvRow, ProductRow
+from apps.products.models import Category, Product, ProductImport
+from apps.users.models import User
+
+# Rows with errors kept on the import for the status endpoint; the rest are only counted.
+MAX_IMPORT_ERRORS_KEPT = 1000
 
 
 def category_create(*, name: str, slug: str) -> Category:
@@ -70,6 +82,38 @@ def products_bulk_create(*, products: list[Product], batch_size: int = 1000) -> 
     return created
 
 
+def products_upsert(*, rows: list[ProductRow]) -> tuple[int, int]:
+    """Create the products whose slug is new and update the others, in one transaction; returns
+    (created, updated). Bulk writes send no signal, so the product caches are invalidated here."""
+    now = timezone.now()
+    with transaction.atomic():
+        existing = Product.objects.nocache().filter(slug__in=[row.slug for row in rows]).in_bulk(field_name="slug")
+        new: list[Product] = []
+        changed: list[Product] = []
+        for row in rows:
+            product = existing.get(row.slug)
+            if product is None:
+                new.append(
+                    Product(
+                        slug=row.slug, name=row.name, category_id=row.category_id, price=row.price,
+                        stock=row.stock or 0, description=row.description or "",
+                        is_active=True if row.is_active is None else row.is_active,
+                    )
+                )
+                continue
+            product.name, product.category_id, product.price, product.updated_at = row.name, row.category_id, row.price, now
+            for field in ("stock", "description", "is_active"):
+                if getattr(row, field) is not None:
+                    setattr(product, field, getattr(row, field))
+            changed.append(product)
+        Product.objects.bulk_create(new, batch_size=1000)
+        Product.objects.bulk_update(
+            changed, ["name", "category", "price", "stock", "description", "is_active", "updated_at"], batch_size=1000
+        )
+        invalidate_model(Product)  # queued by cacheops until the commit
+    return len(new), len(changed)
+
+
 def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Product]:
     """Take ``quantities`` (product id → count) out of stock, or raise and take nothing.
 
@@ -121,3 +165,95 @@ def _update(instance: Category | Product, changes: Mapping[str, Any]) -> Any:
         setattr(instance, field, value)
     instance.save()
     return instance
+
+
+def product_import_request(*, user: User, upload: UploadedFile) -> tuple[ProductImport, bool]:
+    """Store an uploaded product CSV and send the job that imports it; returns (import, is_new).
+
+    The same file again (same SHA-256) returns the first import and sends nothing. A file that
+    is not a CSV with the right header is a DomainError (400); bad rows are reported per row.
+    """
+    if upload.size > settings.PRODUCT_IMPORT_MAX_BYTES:
+        raise _invalid_file(f"The file is larger than {settings.PRODUCT_IMPORT_MAX_BYTES} bytes.")
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    if existing := ProductImport.objects.filter(sha256=sha256).first():
+        return existing, False
+    upload.seek(0)
+    if problems := csv_import.header_errors(upload.read(csv_import.HEADER_READ_BYTES)):
+        raise _invalid_file(*problems)
+    upload.seek(0)
+    name = default_storage.save(f"imports/products-{sha256}.csv", upload)
+    try:
+        with transaction.atomic():
+            product_import = ProductImport.objects.create(
+                sha256=sha256, uploaded_by=user, file=name, original_name=(upload.name or "")[:255]
+            )
+    except IntegrityError:  # the same file, uploaded at the same moment, won
+        default_storage.delete(name)
+        return ProductImport.objects.get(sha256=sha256), False
+    send_on_commit(actors.run_product_import, import_id=product_import.pk)
+    return product_import, True
+
+
+def product_import_run(*, import_id: int) -> None:
+    """Import the file's rows in batches of PRODUCT_IMPORT_BATCH_SIZE, each committed with the
+    import's progress: a job killed midway is redelivered and resumes after the last committed
+    batch, so no row is imported twice. A finished import does nothing."""
+    product_import = ProductImport.objects.filter(pk=import_id).first()
+    if product_import is None or product_import.status == ProductImport.Status.DONE:
+        return
+    ProductImport.objects.filter(pk=import_id).update(status=ProductImport.Status.RUNNING)
+    categories = dict(Category.objects.nocache().values_list("slug", "id"))
+    size = max(default_storage.size(product_import.file), 1)
+    try:
+        with default_storage.open(product_import.file, "rb") as binary:
+            batch: list[CsvRow] = []
+            for row in csv_import.read_rows(binary, categories=categories, skip=product_import.rows_processed):
+                batch.append(row)
+                if len(batch) == settings.PRODUCT_IMPORT_BATCH_SIZE:
+                    _import_batch(product_import, batch, progress=min(99, 100 * binary.tell() // size))
+                    batch = []
+            if batch:
+                _import_batch(product_import, batch, progress=99)
+    except Exception:
+        ProductImport.objects.filter(pk=import_id).update(status=ProductImport.Status.FAILED)
+        raise  # retried; an import whose last retry fails stays "failed", its committed batches kept
+    ProductImport.objects.filter(pk=import_id).update(
+        status=ProductImport.Status.DONE, progress=100, finished_at=timezone.now()
+    )
+
+
+def _import_batch(product_import: ProductImport, batch: list[CsvRow], *, progress: int) -> None:
+    valid: dict[str, ProductRow] = {}
+    errors = []
+    for row in batch:
+        if row.product is not None and row.product.slug in valid:
+            row = CsvRow(line=row.line, product=None, errors={"slug": ["The same slug is on an earlier line."]})
+        if row.product is None:
+            errors.append({"line": row.line, "errors": row.errors})
+        else:
+            valid[row.product.slug] = row.product
+    with transaction.atomic():
+        # The import's row is the lock: a second run of the same import (a redelivery while the
+        # first still runs) finds rows_processed moved on, and stops before writing anything.
+        current = ProductImport.objects.select_for_update().get(pk=product_import.pk)
+        if current.rows_processed != product_import.rows_processed:
+            raise RuntimeError(f"{product_import} is being imported by another job")
+        created, updated = products_upsert(rows=list(valid.values())) if valid else (0, 0)
+        kept = current.errors + errors[: max(0, MAX_IMPORT_ERRORS_KEPT - len(current.errors))]
+        ProductImport.objects.filter(pk=product_import.pk).update(
+            rows_processed=F("rows_processed") + len(batch),
+            progress=progress,
+            created=F("created") + created,
+            updated=F("updated") + updated,
+            error_count=F("error_count") + len(errors),
+            errors=kept,
+        )
+    product_import.rows_processed += len(batch)
+
+
+def _invalid_file(*problems: str) -> DomainError:
+    return DomainError(code="invalid_csv", message=" ".join(problems), fields={"file": list(problems)})

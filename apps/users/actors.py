@@ -2,9 +2,15 @@
 
 import dramatiq
 
+from apps.core.jobs import EMAIL_JOB_OPTIONS
 from apps.users import services
 
 
-@dramatiq.actor(max_retries=5, time_limit=30_000)
+@dramatiq.actor(**EMAIL_JOB_OPTIONS)
 def send_welcome_email(*, user_id: int) -> None:
     services.welcome_email_send(user_id=user_id)
+
+
+@dramatiq.actor(**EMAIL_JOB_OPTIONS)
+def send_password_reset_email(*, user_id: int, request_id: str) -> None:
+    services.password_reset_email_send(user_id=user_id, request_id=request_id)

@@ -12,6 +12,9 @@ from apps.core.api import validated_input
 from apps.core.schema import error_responses
 from apps.users import selectors, services
 from apps.users.serializers import (
+    DetailOutputSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetRequestInputSerializer,
     ProfileUpdateInputSerializer,
     SignupInputSerializer,
     TokenInputSerializer,
@@ -64,3 +67,41 @@ class MeApi(APIView):
         data = validated_input(ProfileUpdateInputSerializer, request)
         user = services.user_update(user=request.user, **data)
         return Response(UserOutputSerializer(user).data)
+
+
+class PasswordResetApi(APIView):
+    """Always 202, whether or not the email has an account: the answer reveals nothing."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=PasswordResetRequestInputSerializer,
+        responses={202: DetailOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(PasswordResetRequestInputSerializer, request)
+        services.password_reset_request(email=data["email"])
+        return Response(
+            {"detail": "If an account uses this email, a reset link is on its way."}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class PasswordResetConfirmApi(APIView):
+    """``uid`` and ``token`` are the last two parts of the emailed link (/password-reset/<uid>/<token>/)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=PasswordResetConfirmInputSerializer,
+        responses={200: DetailOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(PasswordResetConfirmInputSerializer, request)
+        services.password_reset_confirm(**data)
+        return Response({"detail": "Password changed."})

@@ -9,3 +9,7 @@ class SignupForm(forms.Form):
     password = forms.CharField(
         max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))

@@ -26,3 +26,17 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
 class ProfileUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class PasswordResetRequestInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class DetailOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,15 +1,21 @@
-"""Writes to users: sign-up, profile changes, API tokens."""
+"""Writes to users: sign-up, profile changes, API tokens, password resets, and their emails."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.mail import send_mail
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
+from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.users import actors
@@ -66,11 +72,79 @@ def welcome_email_send(*, user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return  # deleted or deactivated since sign-up: nothing to welcome
-    context = {"user": user}
-    send_mail(
-        subject="Welcome to Headroom",
-        message=render_to_string("emails/welcome.txt", context),
-        html_message=render_to_string("emails/welcome.html", context),
-        from_email=None,
-        recipient_list=[user.email],
+    email_send_once(
+        key=f"welcome:{user.pk}", to=user.email, subject="Welcome to Headroom", template="welcome", context={"user": user}
     )
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link if an active account with a password uses ``email``; say nothing either way.
+
+    The caller answers the same whether or not the account exists, so the answer reveals nothing.
+    """
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).only("id", "password").first()
+    if user is None or not user.has_usable_password():
+        return
+    # One key per request: asking twice sends two links, a redelivered message still sends one.
+    send_on_commit(actors.send_password_reset_email, user_id=user.pk, request_id=uuid.uuid4().hex)
+
+
+def password_reset_email_send(*, user_id: int, request_id: str) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    # Made now, by the job: the link is valid PASSWORD_RESET_TIMEOUT from when it is sent,
+    # and stops working as soon as the password changes or the user logs in.
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("pages:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token})
+    email_send_once(
+        key=f"password-reset:{request_id}",
+        to=user.email,
+        subject="Reset your Headroom password",
+        template="password_reset",
+        context={
+            "user": user,
+            "reset_url": f"{settings.SITE_URL}{path}",
+            "uid": uidb64,
+            "token": token,
+            "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password with a reset link's ``uid`` and ``token``; a bad or expired link is a DomainError."""
+    user = _user_for_reset_link(uid=uid)
+    if user is None or not default_token_generator.check_token(user, token):
+        raise DomainError(
+            code="invalid_token",
+            message="This password reset link is invalid or has expired; ask for a new one.",
+            fields={"token": ["Invalid or expired."]},
+        )
+    return password_set(user=user, password=new_password, field="new_password")
+
+
+def password_set(*, user: User, password: str, field: str = "password") -> User:
+    """Change the password; the user's API tokens are revoked and their other sessions end."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as error:
+        raise DomainError(
+            code="weak_password", message="The password is too weak.", fields={field: list(error.messages)}
+        ) from error
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        Token.objects.filter(user=user).delete()
+    return user
+
+
+def _user_for_reset_link(*, uid: str) -> User | None:
+    try:
+        user_id = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    if not 0 < user_id < 2**63:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()

@@ -16,6 +16,7 @@ def _mail_for(address: str) -> list[Path]:
     return [path for path in mail_dir.iterdir() if f"To: {address}" in path.read_text(errors="replace")]
 
 
+@pytest.mark.jobs
 @pytest.mark.django_db(transaction=True)
 def test_signup_welcome_email_is_sent_by_a_real_worker_process(api_client):
     address = f"welcome-{uuid.uuid4().hex}@example.com"

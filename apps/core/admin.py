@@ -1,0 +1,37 @@
+"""The admin's view of jobs: django_dramatiq's job log (dead letters are status "failed"), and the outbox."""
+
+from django.contrib import admin
+from django_dramatiq.admin import TaskAdmin
+from django_dramatiq.models import Task
+
+from apps.core.models import OutboxMessage
+
+admin.site.unregister(Task)
+
+
+@admin.register(Task)
+class JobAdmin(TaskAdmin):
+    """django_dramatiq's own list, one query per page (the message is decoded from its row).
+
+    "failed" means dead-lettered: the last retry failed, or the error is not retried. A job
+    waiting for its next retry shows "delayed" (settings.DRAMATIQ_BROKER explains the order).
+    """
+
+    list_display = ("actor_name", "status", "queue_name", "created_at", "updated_at", "eta")
+    list_filter = ("status", "actor_name", "queue_name")
+    search_fields = ("actor_name",)
+    date_hierarchy = "updated_at"
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Messages waiting for the broker to come back; relay_outbox sends them every minute."""
+
+    list_display = ("actor_name", "message_id", "queue_name", "attempts", "created_at")
+    readonly_fields = ("message_id", "actor_name", "queue_name", "data", "attempts", "last_error", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,99 @@
+"""Reports over HTTP: request one (202, a job makes it), poll its status, download its file."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api import validated_input
+from apps.core.errors import DomainError
+from apps.core.schema import error_responses
+from apps.reports import selectors, services
+from apps.reports.models import Report
+from apps.reports.serializers import ReportOutputSerializer, SalesReportInputSerializer
+
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file (text/csv)")
+
+
+class SalesReportsApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=SalesReportInputSerializer,
+        responses={202: ReportOutputSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(SalesReportInputSerializer, request)
+        report = services.sales_report_request(user=request.user, **data)
+        return Response(_out(report, request), status=status.HTTP_202_ACCEPTED)
+
+
+class SalesReportApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 403, 404)})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(_out(selectors.sales_report(report_id=int(pk)), request))
+
+
+class SalesReportDownloadApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: CSV_RESPONSE, **error_responses(401, 403, 404, 409)})
+    def get(self, request: Request, pk: str) -> FileResponse:
+        return _download(selectors.sales_report(report_id=int(pk)))
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        return super().perform_content_negotiation(request, force=True)  # any Accept gets the file
+
+
+class OrdersExportsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={202: ReportOutputSerializer, **error_responses(401)})
+    def post(self, request: Request) -> Response:
+        report = services.orders_export_request(user=request.user)
+        return Response(_out(report, request), status=status.HTTP_202_ACCEPTED)
+
+
+class OrdersExportApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 404)})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(_out(selectors.orders_export_for_user(user=request.user, report_id=int(pk)), request))
+
+
+class OrdersExportDownloadApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: CSV_RESPONSE, **error_responses(401, 404, 409)})
+    def get(self, request: Request, pk: str) -> FileResponse:
+        return _download(selectors.orders_export_for_user(user=request.user, report_id=int(pk)))
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+def _out(report: Report, request: Request) -> dict:
+    return ReportOutputSerializer(report, context={"request": request}).data
+
+
+def _download(report: Report) -> FileResponse:
+    if report.status != Report.Status.DONE:
+        raise DomainError(code="not_ready", message=f"Report {report.pk} is {report.status}.", status=409)
+    response = FileResponse(
+        default_storage.open(report.file, "rb"), as_attachment=True, filename=PurePosixPath(report.file).name,
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,131 @@
+"""Writes of reports: requesting one (the job is sent on commit) and generating its CSV file.
+
+A file is written row by row to a temporary file on local disk, from rows that the database
+aggregates and streams (apps.orders.selectors), then handed to default_storage in chunks:
+memory stays flat whatever the number of orders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import time
+from datetime import date, timedelta
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from apps.core.errors import DomainError
+from apps.core.jobs import send_on_commit
+from apps.orders import selectors as order_selectors
+from apps.reports import actors
+from apps.reports.models import Report
+from apps.users.models import User
+
+MAX_SALES_REPORT_DAYS = 10 * 366
+# Progress is written at most this often, so a big report does not spend its time on updates.
+PROGRESS_INTERVAL_SECONDS = 0.5
+
+SALES_HEADER = ["day", "product_id", "product_name", "orders", "units", "revenue"]
+ORDERS_HEADER = ["order_id", "created_at", "status", "order_total", "product_id", "product_name", "quantity", "unit_price"]
+
+
+def sales_report_request(*, user: User, start: date, end: date) -> Report:
+    if end < start:
+        raise DomainError(
+            code="invalid_range", message="end is before start.", fields={"end": ["Must be on or after start."]}
+        )
+    if end - start > timedelta(days=MAX_SALES_REPORT_DAYS):
+        raise DomainError(
+            code="invalid_range",
+            message=f"A report covers at most {MAX_SALES_REPORT_DAYS} days.",
+            fields={"end": [f"At most {MAX_SALES_REPORT_DAYS} days after start."]},
+        )
+    report = Report.objects.create(kind=Report.Kind.SALES, requested_by=user, start=start, end=end)
+    send_on_commit(actors.generate_report, report_id=report.pk)
+    return report
+
+
+def orders_export_request(*, user: User) -> Report:
+    report = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=user)
+    send_on_commit(actors.generate_report, report_id=report.pk)
+    return report
+
+
+def report_generate(*, report_id: int) -> None:
+    """Write the report's CSV to storage. A redelivered message for a finished report does nothing;
+    one for an unfinished report (its worker died) starts the file again from the top."""
+    report = Report.objects.filter(pk=report_id).select_related("requested_by").first()
+    if report is None or report.status == Report.Status.DONE:
+        return
+    _set(report, status=Report.Status.RUNNING, progress=0)
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            text = io.TextIOWrapper(scratch, encoding="utf-8", newline="")
+            writer = csv.writer(text)
+            if report.kind == Report.Kind.SALES:
+                rows = _write_sales(report, writer)
+            else:
+                rows = _write_orders(report, writer)
+            text.flush()
+            text.detach()
+            scratch.seek(0)
+            previous = report.file
+            name = default_storage.save(_file_name(report), File(scratch))
+        if previous:
+            default_storage.delete(previous)
+    except Exception:
+        _set(report, status=Report.Status.FAILED)
+        raise  # the job is retried; a report whose last retry fails stays "failed"
+    _set(report, status=Report.Status.DONE, progress=100, file=name, rows=rows, finished_at=timezone.now())
+
+
+def _write_sales(report: Report, writer: csv.writer) -> int:
+    writer.writerow(SALES_HEADER)
+    total_days = (report.end - report.start).days + 1
+    progress = _Progress(report, total=total_days)
+    rows = 0
+    for row in order_selectors.daily_sales(start=report.start, end=report.end):
+        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, f"{row.revenue:.2f}"])
+        rows += 1
+        progress.at((row.day - report.start).days)
+    return rows
+
+
+def _write_orders(report: Report, writer: csv.writer) -> int:
+    writer.writerow(ORDERS_HEADER)
+    rows = 0
+    for order_id, created_at, status, total, product_id, product_name, quantity, unit_price in (
+        order_selectors.order_lines_for_export(user=report.requested_by)
+    ):
+        writer.writerow([order_id, created_at.isoformat(), status, total, product_id, product_name, quantity, unit_price])
+        rows += 1
+    return rows
+
+
+class _Progress:
+    """Writes the report's progress (done/total, in %) when it moved, at most every PROGRESS_INTERVAL_SECONDS."""
+
+    def __init__(self, report: Report, *, total: int) -> None:
+        self.report, self.total, self.percent, self.last_write = report, max(total, 1), 0, time.monotonic()
+
+    def at(self, done: int) -> None:
+        percent = min(99, 100 * done // self.total)
+        if percent > self.percent and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_SECONDS:
+            self.percent, self.last_write = percent, time.monotonic()
+            _set(self.report, progress=percent)
+
+
+def _set(report: Report, **fields: object) -> None:
+    for name, value in fields.items():
+        setattr(report, name, value)
+    Report.objects.filter(pk=report.pk).update(**fields)
+
+
+def _file_name(report: Report) -> str:
+    if report.kind == Report.Kind.SALES:
+        return f"reports/sales-{report.start}-to-{report.end}-{report.pk}.csv"
+    return f"reports/orders-{report.requested_by_id}-{report.pk}.csv"
+

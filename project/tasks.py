@@ -1,0 +1,19 @@
+"""The periodic schedule: every job that runs by the clock, in one place.
+
+`manage.py crontab` (dramatiq-crontab, docs/jobs.md) imports every installed app's ``tasks``
+module; this is the only one. The scheduler only *sends* messages at these times (cron syntax,
+in settings.TIME_ZONE); workers run them. Only one scheduler runs at a time: it holds a Redis
+lock (settings.DRAMATIQ_CRONTAB), and a second one waits for it.
+"""
+
+from dramatiq_crontab import cron
+
+from apps.core.actors import prune_job_log, relay_outbox
+from apps.orders.actors import refresh_daily_sales
+
+# Messages kept while the broker was unreachable (apps.core.jobs.send_on_commit).
+cron("* * * * *")(relay_outbox)
+# Yesterday's sales, and any earlier day whose orders changed, into the rollup that reports read.
+cron("15 * * * *")(refresh_daily_sales)
+# The admin's job log keeps JOB_LOG_MAX_AGE seconds of history.
+cron("30 3 * * *")(prune_job_log)

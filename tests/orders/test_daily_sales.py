@@ -1,0 +1,94 @@
+"""The daily sales rollup: finished days are rolled up by the periodic job, reports read it where it
+is fresh and aggregate the orders live elsewhere, and a cancellation never leaves a day wrong."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.orders import selectors, services
+from apps.orders.models import DailySales, DailySalesDay, Order
+from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+def _order(day: date, product, quantity: int, price: str = "10.00", *, status=Order.Status.PENDING, user=None) -> Order:
+    order = OrderFactory(user=user or UserFactory(), status=status, total=Decimal(price) * quantity)
+    OrderItemFactory(order=order, product=product, quantity=quantity, unit_price=Decimal(price))
+    at = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=12)
+    Order.objects.filter(pk=order.pk).update(created_at=at)
+    return order
+
+
+def _rows(start: date, end: date) -> list[tuple]:
+    return [(r.day, r.product_id, r.orders, r.units, r.revenue) for r in selectors.daily_sales(start=start, end=end)]
+
+
+def test_the_refresh_rolls_up_finished_days_and_leaves_cancelled_orders_and_today_out():
+    desk, lamp = ProductFactory(), ProductFactory()
+    two_days_ago = TODAY - timedelta(days=2)
+    _order(two_days_ago, desk, 2)
+    _order(YESTERDAY, desk, 1)
+    _order(YESTERDAY, lamp, 3, "5.00")
+    _order(YESTERDAY, lamp, 4, status=Order.Status.CANCELLED)
+    _order(TODAY, desk, 5)
+
+    rolled = services.daily_sales_refresh()
+
+    assert rolled == [YESTERDAY, two_days_ago]
+    assert sorted(DailySales.objects.values_list("day", "product_id", "orders", "units", "revenue")) == sorted([
+        (two_days_ago, desk.pk, 1, 2, Decimal("20.00")),
+        (YESTERDAY, desk.pk, 1, 1, Decimal("10.00")),
+        (YESTERDAY, lamp.pk, 1, 3, Decimal("15.00")),
+    ])
+    assert services.daily_sales_refresh() == []  # everything is fresh
+
+
+def test_sales_read_the_rollup_where_fresh_and_the_orders_elsewhere_with_the_same_result():
+    desk = ProductFactory()
+    for day in (TODAY - timedelta(days=3), YESTERDAY, TODAY):
+        _order(day, desk, 2)
+    live = _rows(TODAY - timedelta(days=3), TODAY)
+
+    services.daily_sales_refresh()
+    DailySales.objects.filter(day=YESTERDAY).update(units=999)  # proves the rollup is what is read
+
+    mixed = _rows(TODAY - timedelta(days=3), TODAY)
+    assert [row for row in mixed if row[0] != YESTERDAY] == [row for row in live if row[0] != YESTERDAY]
+    assert [row[3] for row in mixed if row[0] == YESTERDAY] == [999]
+    assert [row[0] for row in mixed] == [TODAY - timedelta(days=3), YESTERDAY, TODAY]
+
+
+def test_cancelling_an_order_of_a_rolled_up_day_makes_it_read_live_until_the_next_refresh():
+    desk = ProductFactory(stock=100)
+    buyer = UserFactory()
+    _order(YESTERDAY, desk, 1, user=buyer)
+    cancel = _order(YESTERDAY, desk, 2, user=buyer)
+    services.daily_sales_refresh()
+
+    services.order_cancel(user=buyer, order_id=cancel.pk)
+
+    assert not DailySalesDay.objects.filter(day=YESTERDAY, rolled_version=0, version=0).exists()
+    assert _rows(YESTERDAY, YESTERDAY) == [(YESTERDAY, desk.pk, 1, 1, Decimal("10.00"))]
+    assert services.daily_sales_refresh() == [YESTERDAY]
+    assert DailySales.objects.get(day=YESTERDAY).units == 1
+
+
+@pytest.mark.parametrize("days", [1, 30])
+def test_reading_a_fully_rolled_up_range_costs_the_same_queries_for_1_and_30_days(django_assert_num_queries, days):
+    desk = ProductFactory()
+    start = YESTERDAY - timedelta(days=days - 1)
+    for offset in range(days):
+        _order(start + timedelta(days=offset), desk, 1)
+    services.daily_sales_refresh()
+
+    # The fresh days, then the rollup rows; no live query at all.
+    with django_assert_num_queries(2):
+        assert len(_rows(start, YESTERDAY)) == days
