@@ -1,9 +1,12 @@
-"""Broker wiring that settings cannot express: what a worker does when it starts.
+"""Broker middleware that settings cannot express: outbox relay at boot, the admin's job log,
+and read-your-writes for jobs when read replicas are on.
 
 The broker itself is chosen in settings (BROKER_URL: Redis by default, amqp:// for RabbitMQ).
 """
 
 from __future__ import annotations
+
+import threading
 
 import dramatiq
 from django_dramatiq.middleware import AdminMiddleware
@@ -40,3 +43,39 @@ class JobLog(AdminMiddleware):
             id=message.message_id,
             defaults={**fields, "actor_name": message.actor_name, "queue_name": message.queue_name},
         )
+
+
+class ReadYourWritesForJobs(Middleware):
+    """A job enqueued after a write reads what that write wrote, with read replicas on.
+
+    The message carries the primary's WAL position at enqueue time (send_on_commit enqueues
+    after the commit); the worker then reads only from replicas that have replayed it, else
+    from the primary (project/routers.py). Without replicas it does nothing and costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._active = threading.local()
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+        from django.conf import settings
+
+        from project.routers import primary_wal_lsn
+
+        if settings.DATABASE_REPLICAS and "min_lsn" not in message.options:
+            message.options["min_lsn"] = primary_wal_lsn()
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        from project.routers import routing
+
+        block = routing(min_lsn=message.options.get("min_lsn"))
+        block.__enter__()
+        self._active.block = block
+
+    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+                              result: object = None, exception: BaseException | None = None) -> None:
+        block = getattr(self._active, "block", None)
+        if block is not None:
+            self._active.block = None
+            block.__exit__(None, None, None)
+
+    after_skip_message = after_process_message

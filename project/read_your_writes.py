@@ -70,6 +70,8 @@ class ReadYourWritesMiddleware:
                 lsn = routers.primary_wal_lsn()
                 if lsn is not None:
                     remember_lsn(request, lsn)
+            if settings.DATABASE_ROUTE_HEADER:
+                response["X-DB-Reads"] = routers.PRIMARY
             return response
         try:
             routing = routers.routing(min_lsn=remembered_lsn(request))

@@ -34,6 +34,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from project.redis_guard import GuardedRedis
+from project.routers import use_primary
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,13 @@ class PublicResponseCache:
         lookup, cached = _lookup(request, endpoint, match)
         if cached is not None:
             return _replay(request, cached)
-        response = self._with_http_cache_headers(request, self.get_response(request), public=True)
+        if lookup is None:
+            response = self.get_response(request)
+        else:
+            # A fill reads the primary: a lagging replica would store a row older than the tokens.
+            with use_primary():
+                response = self.get_response(request)
+        response = self._with_http_cache_headers(request, response, public=True)
         if lookup is not None and _storable(response):
             _store(lookup, response)
         elif lookup is not None and lookup.created_tag_keys:

@@ -197,12 +197,15 @@ pool = ReplicaPool()
 
 
 def primary_wal_lsn() -> int | None:
-    """The primary's current WAL position, or None when it is not PostgreSQL."""
+    """The primary's current WAL position, or None when it is not PostgreSQL.
+
+    The insert position, not pg_current_wal_lsn(): with synchronous_commit off, a commit that
+    has returned can still sit in WAL buffers, past the written position."""
     connection = connections[PRIMARY]
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         return parse_lsn(cursor.fetchone()[0])
 
 

@@ -268,6 +268,8 @@ DRAMATIQ_BROKER = {
         # django_dramatiq's AdminMiddleware (the admin's job log), with an enqueue race fixed.
         "project.broker.JobLog",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
+        # With read replicas: a job reads from replicas that have replayed what enqueued it.
+        "project.broker.ReadYourWritesForJobs",
         # Re-sends what the outbox kept while the broker was down, whenever a worker starts.
         "project.broker.RelayOutboxAtWorkerBoot",
     ],

@@ -1,6 +1,7 @@
 """The test suite's settings: the real ones, with only what a test run must change."""
 
 import os
+import sys
 from pathlib import Path
 
 # A logical database of its own, so a test run never flushes the dev server's cache or job queue.
@@ -41,3 +42,9 @@ if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
         "heartbeat_timeout": 5_000,
         "maintenance_chance": 100_000,
     }
+
+if "pytest" in sys.modules:
+    # The test process reads the primary only: pytest-django allows queries on the databases a
+    # test declares, and a replica alias is a mirror of "default" there. Servers and workers
+    # that tests start (other processes, these same settings) keep replica routing.
+    DATABASE_REPLICAS = []

@@ -54,9 +54,13 @@ class Server:
     log: Path
 
     def request(
-        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10.0
+        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10.0,
+        source_ip: str | None = None,
     ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        """``source_ip`` (another loopback address: 127.0.0.2, ...) makes the request come from another client."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=(source_ip, 0) if source_ip else None
+        )
         payload = None if body is None else json.dumps(body)
         all_headers = {"Host": "localhost", **(headers or {})}
         if payload is not None:
@@ -83,7 +87,9 @@ class Server:
 
 
 @contextmanager
-def running_server(*, workers: int = 2, redis_url: str | None = None) -> Iterator[Server]:
+def running_server(
+    *, workers: int = 2, redis_url: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """gunicorn as production runs it, on the test database and the given Redis (the test's own by default)."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="headroom-gunicorn-", suffix=".log")[1])
@@ -92,6 +98,7 @@ def running_server(*, workers: int = 2, redis_url: str | None = None) -> Iterato
         "DJANGO_SETTINGS_MODULE": "project.test_settings",
         "DATABASE_URL": database_url_for_subprocesses(),
         "REDIS_URL": redis_url or settings.REDIS_URL,
+        **(env or {}),
     }
     with open(log, "wb") as log_file:
         process = subprocess.Popen(

@@ -32,6 +32,7 @@ def healthy_replica():
     routers.pool._health.update(saved)
 
 
+@override_settings(DATABASE_REPLICAS=[])
 def test_without_replicas_reads_use_the_primary(router):
     assert router.db_for_read(Product) == "default"
 
@@ -161,3 +162,20 @@ def test_routing_state_is_reset_after_a_request(router, healthy_replica):
 
 def test_wal_positions_parse_in_order():
     assert routers.parse_lsn("0/3000148") < routers.parse_lsn("0/3000150") < routers.parse_lsn("1/0")
+
+
+def test_a_job_reads_only_from_replicas_that_replayed_its_enqueue(router, healthy_replica):
+    import dramatiq
+
+    from project.broker import ReadYourWritesForJobs
+
+    middleware = ReadYourWritesForJobs()
+    message = dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={"min_lsn": 2000})
+    healthy_replica.checked_at = time.monotonic()
+
+    middleware.before_process_message(None, message)
+    during = router.db_for_read(Product)
+    middleware.after_process_message(None, message)
+
+    assert during == "default"
+    assert router.db_for_read(Product) == REPLICA
