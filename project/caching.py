@@ -8,6 +8,7 @@ save/delete, ``invalidated_update()`` and explicit ``invalidate_obj``/``invalida
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -39,12 +40,17 @@ def on_cache_invalidated(sender: Any, obj_dict: dict[str, Any] | None, **kwargs:
         invalidate_model(apps.get_model(embedding_label))
 
 
+# cacheops' own invalidate_model() logs and swallows a Redis error; unwrapped, it raises, so a
+# drop that fails keeps the outage open and is tried again, instead of passing for done.
+_invalidate_model_or_raise = inspect.unwrap(invalidate_model)
+
+
 def drop_all_caches() -> None:
     """Forget everything both caches hold: used when Redis comes back from an outage, during which
-    writes could not invalidate (a frozen Redis keeps its old entries)."""
-    response_cache.invalidate_all()
+    writes could not invalidate (a frozen Redis keeps its old entries). Raises on a Redis error."""
+    response_cache.invalidate_all(raise_errors=True)
     for label in settings.CACHEOPS:
-        invalidate_model(apps.get_model(label))
+        _invalidate_model_or_raise(apps.get_model(label))
 
 
 def drop_caches_when_redis_recovers() -> None:

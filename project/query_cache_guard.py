@@ -18,6 +18,7 @@ import uuid
 from cacheops import cached_as
 from cacheops.conf import settings as cacheops_settings
 from cacheops.getset import cache_thing, getting
+from cacheops.redis import handle_connection_failure, redis_client
 from cacheops.signals import cache_read
 from django.db.models import QuerySet
 
@@ -45,7 +46,13 @@ def _fetch_all_without_stale_fills(self: QuerySet) -> None:
                 self._result_cache = list(self._iterable_class(self))
             cache_thing(self._prefix, cache_key, self._result_cache, self._cond_dnfs, timeout,
                         dbs=[self.db], precall_key=marker_key)
+            _forget_marker(marker_key)
     return self._no_monkey._fetch_all(self)
+
+
+@handle_connection_failure
+def _forget_marker(marker_key: str) -> None:
+    redis_client.unlink(marker_key)
 
 
 def _count_without_stale_fills(self: QuerySet) -> int:

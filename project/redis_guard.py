@@ -7,11 +7,16 @@ back, this process drops the caches before it trusts them again (``on_recovery``
 
 The clients that use it: django-redis (REDIS_CLIENT_CLASS), cacheops (CACHEOPS_CLIENT_CLASS)
 and the response cache. Timeouts come from REDIS_SOCKET_TIMEOUT / REDIS_SOCKET_CONNECT_TIMEOUT.
+
+Every process that uses Redis also runs ``OutageProbe``, a thread that PINGs it a few times a
+second: a process that made no call of its own during an outage (an idle worker) must notice
+it too, because another process's writes during it could not invalidate.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +80,7 @@ class RedisCircuitBreaker:
                 return False
             outage = time.monotonic() - self._down_since
             self._down_since = None
+            self._open_until = 0.0  # the caches are dropped through the same clients, right now
             self._recovering_thread = threading.get_ident()
         logger.warning("Redis is back after %.1f s; dropping caches written before the outage", outage)
         try:
@@ -99,11 +105,56 @@ class RedisCircuitBreaker:
 breaker = RedisCircuitBreaker(cooldown_seconds=2.0)
 
 
+class OutageProbe:
+    """One daemon thread per process (started again after a fork) that PINGs Redis every
+    ``interval_seconds``, so the breaker of this process opens during any outage longer than about
+    interval + socket timeout; and, PINGing through the cooldown too, ends the outage (dropping
+    the caches) within one interval of Redis answering again."""
+
+    def __init__(self, *, interval_seconds: float) -> None:
+        self.interval_seconds = interval_seconds
+        self.paused = False  # for tests that drive a breaker by hand
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="redis-outage-probe", daemon=True).start()
+
+    def _run(self) -> None:
+        from django.conf import settings
+
+        client = ProbingRedis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+        )
+        while True:
+            if not self.paused:
+                try:
+                    client.ping()
+                except redis.RedisError:
+                    pass  # the breaker has recorded it
+            time.sleep(self.interval_seconds)
+
+
+probe = OutageProbe(interval_seconds=0.25)
+
+
 class GuardedRedis(redis.Redis):
     """redis.Redis that fails fast while the breaker is open and reports to it."""
 
+    # Only the outage probe calls while the breaker is open: it is the breaker's half-open call.
+    calls_while_open = False
+
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        if not breaker.allows_a_call():
+        probe.ensure_running()
+        if not self.calls_while_open and not breaker.allows_a_call():
             raise RedisUnavailable("Redis circuit open")
         ticket = breaker.ticket()
         try:
@@ -114,3 +165,7 @@ class GuardedRedis(redis.Redis):
         if breaker.record_success() or not breaker.trusts(ticket):
             raise RedisUnavailable("an answer that may predate the caches being dropped is discarded")
         return result
+
+
+class ProbingRedis(GuardedRedis):
+    calls_while_open = True

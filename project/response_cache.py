@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Quer
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
+from apps.core.pagination import PageNumberPagination
 from project.redis_guard import GuardedRedis
 from project.routers import use_primary
 
@@ -97,18 +98,20 @@ def _tag_key(tag: str) -> str:
     return f"{settings.CACHE_KEY_PREFIX}:rc:tag:{tag}"
 
 
-def invalidate_tags(tags: tuple[str, ...]) -> None:
+def invalidate_tags(tags: tuple[str, ...], *, raise_errors: bool = False) -> None:
     """Replace the version tokens of ``tags``: every entry filled under the old ones is dead."""
     token = uuid.uuid4().hex
     try:
         client.mset({_tag_key(tag): token for tag in tags})
     except redis.RedisError as error:
+        if raise_errors:
+            raise
         # The breaker drops the whole cache when Redis answers again (see redis_guard).
         logger.warning("response cache: could not invalidate %s: %s", tags, error)
 
 
-def invalidate_all() -> None:
-    invalidate_tags((EPOCH_TAG,))
+def invalidate_all(*, raise_errors: bool = False) -> None:
+    invalidate_tags((EPOCH_TAG,), raise_errors=raise_errors)
 
 
 def invalidate_for_model(*, label: str, row: dict[str, Any] | None) -> None:
@@ -178,10 +181,36 @@ def _match(request: HttpRequest) -> tuple[CachedEndpoint, re.Match[str]] | None:
     return None
 
 
+def _canonical_page_size(value: str) -> str | None:
+    # As DRF reads it: a positive int capped at the maximum; anything else means the default.
+    if not value.isdigit() or int(value) == 0:
+        return None
+    return str(min(int(value), PageNumberPagination.max_page_size))
+
+
+def _canonical_boolean(value: str) -> str | None:
+    # As django-filter's BooleanFilter reads it; anything else means "no filter".
+    return {"true": "true", "True": "true", "2": "true", "false": "false", "False": "false", "3": "false"}.get(value)
+
+
+# Parameters whose junk values the view treats as absent: written the one way the view reads
+# them, so that junk does not get an entry of its own. (Junk in other parameters is a 400.)
+CANONICAL_VALUES: dict[str, Callable[[str], str | None]] = {
+    "page_size": _canonical_page_size,
+    "in_stock": _canonical_boolean,
+}
+
+
 def _keep_only_known_params(request: HttpRequest, params: frozenset[str]) -> None:
     """Drop unknown parameters (?utm=...) before the view sees them, so that one entry serves
     every variant and no foreign parameter is copied into the links of a shared response."""
-    pairs = sorted((name, value) for name in params for value in request.GET.getlist(name))
+    pairs = []
+    for name in params:
+        for value in request.GET.getlist(name):
+            canonical = CANONICAL_VALUES[name](value) if name in CANONICAL_VALUES else value
+            if canonical is not None:
+                pairs.append((name, canonical))
+    pairs.sort()
     query = QueryDict(mutable=True)
     for name, value in pairs:
         query.appendlist(name, value)

@@ -231,6 +231,9 @@ RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 RESPONSE_CACHE_TTL = env.int("RESPONSE_CACHE_TTL", default=5 * 60)
 # Short on purpose: browsers and CDNs keep a response this long whatever the server invalidates.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=30)
+if RESPONSE_CACHE_ENABLED and not CACHEOPS_ENABLED:
+    # The response cache is invalidated by cacheops' signal, which a disabled cacheops never sends.
+    raise ImproperlyConfigured("RESPONSE_CACHE_ENABLED=true needs CACHEOPS_ENABLED=true; turn both off together.")
 
 # =============================================================================
 # Background jobs (Dramatiq)

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -206,3 +207,4 @@ def private_redis() -> Iterator[PrivateRedis]:
         if server.process is not None:
             server.thaw()
             server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)

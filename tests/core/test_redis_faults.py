@@ -165,18 +165,20 @@ def test_a_price_changed_while_redis_was_frozen_is_never_hidden_in_the_process_t
         _assert_never_the_old_price(shop)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a process that saw no outage keeps serving what Redis held: the writer could not invalidate, and "
-    "only processes whose own breaker opened drop the caches when Redis is back (see the report)",
-)
+OUTAGE_NOTICED_WITHIN_SECONDS = 1.0
+
+
 def test_a_price_changed_while_redis_was_frozen_is_never_hidden_in_another_process(redis_server, data):
     with shop_on(redis_server, data, workers=1) as writer, shop_on(redis_server, data, workers=1) as reader:
         _warm(reader)
         assert _prices_seen(reader) == {"10.00"}
 
         redis_server.freeze()
+        frozen_at = time.monotonic()
         _change_price_through_the_api(writer, "12.50")
+        # The reader made no call during the outage: its outage probe (4 PINGs a second, 0.5 s
+        # timeout) is what notices. The bound on what goes unnoticed is documented in docs/caching.md.
+        time.sleep(max(0.0, OUTAGE_NOTICED_WITHIN_SECONDS - (time.monotonic() - frozen_at)))
         redis_server.thaw()
 
         _assert_never_the_old_price(reader)

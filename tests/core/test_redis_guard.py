@@ -19,6 +19,13 @@ from tests.factories import ProductFactory
 KEY = f"{settings.CACHE_KEY_PREFIX}:test:value"
 
 
+@pytest.fixture(autouse=True)
+def no_outage_probe(monkeypatch):
+    """This process's outage probe PINGs through whatever breaker is in place: not during these tests."""
+    monkeypatch.setattr(redis_guard.probe, "paused", True)
+    time.sleep(redis_guard.probe.interval_seconds)  # a PING already under way finishes
+
+
 @pytest.fixture
 def own_breaker(monkeypatch) -> RedisCircuitBreaker:
     """A fresh breaker in place of the process-wide one, for what GuardedRedis does with it."""

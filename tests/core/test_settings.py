@@ -51,3 +51,9 @@ def test_env_example_documents_every_variable_the_settings_read():
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', (base / "project" / "settings.py").read_text()))
     documented = set(re.findall(r"^([A-Z_]+)=", (base / ".env.example").read_text(), re.MULTILINE))
     assert read - documented == set()
+
+
+def test_the_response_cache_is_refused_without_the_query_cache_that_invalidates_it():
+    result = _start_django(RESPONSE_CACHE_ENABLED="true", CACHEOPS_ENABLED="false")
+    assert result.returncode != 0
+    assert "CACHEOPS_ENABLED" in result.stderr
