@@ -113,6 +113,7 @@ class ReplicaPool:
 
     def __init__(self) -> None:
         self._health: dict[str, ReplicaHealth] = {}
+        self._all_out = False
         self._lock = threading.Lock()
 
     @property
@@ -138,11 +139,20 @@ class ReplicaPool:
     def choose(self, *, min_lsn: int | None) -> str | None:
         """A healthy replica that has replayed up to min_lsn, or None for the primary."""
         candidates = [alias for alias in self.aliases if self._usable(alias, min_lsn=min_lsn)]
+        if min_lsn is None:
+            self._log_rotation_change(all_out=not candidates)
         if not candidates:
-            if self.aliases and min_lsn is None:
-                logger.warning("no healthy replica: reading from the primary")
             return None
         return random.choice(candidates)
+
+    def _log_rotation_change(self, *, all_out: bool) -> None:
+        """Once when the last replica leaves rotation, once when one is back: not per request."""
+        if all_out != self._all_out and self.aliases:
+            self._all_out = all_out
+            if all_out:
+                logger.warning("no healthy replica: reading from the primary")
+            else:
+                logger.warning("a replica is back in rotation")
 
     def _usable(self, alias: str, *, min_lsn: int | None) -> bool:
         health = self.health(alias)

@@ -23,6 +23,7 @@ def router():
 def healthy_replica():
     """One replica, freshly checked, replayed up to LSN 1000, no lag."""
     saved = dict(routers.pool._health)
+    routers.pool._all_out = False
     with override_settings(DATABASE_REPLICAS=[REPLICA]):
         health = routers.pool.health(REPLICA)
         health.replay_lsn, health.lag_seconds, health.lag_bytes = 1000, 0.0, 0
@@ -179,3 +180,13 @@ def test_a_job_reads_only_from_replicas_that_replayed_its_enqueue(router, health
 
     assert during == "default"
     assert router.db_for_read(Product) == REPLICA
+
+
+def test_with_every_replica_out_a_log_line_says_so_once(router, healthy_replica, caplog):
+    routers.pool.mark_down(REPLICA, "connection refused")
+    caplog.clear()
+
+    for _ in range(3):
+        assert router.db_for_read(Product) == "default"
+
+    assert caplog.text.count("no healthy replica: reading from the primary") == 1
