@@ -1,0 +1,102 @@
+"""`/readyz`: may this app server take traffic? The primary, each replica, Redis and the broker.
+
+Every check runs in its own thread under one deadline, so a dependency that is down or frozen
+(accepting connections, never answering) makes the answer a 503 within CHECK_DEADLINE_SECONDS,
+never a hung probe. `/healthz` (project/urls.py) checks nothing: it is the liveness probe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+# The socket timeout of one check, and the longest the whole answer may take.
+CHECK_TIMEOUT_SECONDS = 1.0
+CHECK_DEADLINE_SECONDS = 2.0
+
+
+def check_database(*, alias: str) -> None:
+    connection = connections[alias]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # Each check runs in a short-lived thread: its connection must not outlive it.
+        connection.close()
+
+
+def check_redis(*, url: str) -> None:
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def check_broker() -> None:
+    url = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
+    if not settings.BROKER_IS_RABBITMQ:
+        check_redis(url=url)
+        return
+    import pika
+
+    parameters = pika.URLParameters(url)
+    parameters.socket_timeout = CHECK_TIMEOUT_SECONDS
+    parameters.blocked_connection_timeout = CHECK_TIMEOUT_SECONDS
+    parameters.connection_attempts = 1
+    pika.BlockingConnection(parameters).close()
+
+
+def readiness_checks() -> dict[str, Callable[[], None]]:
+    """Name -> check; a check raises when its dependency cannot serve."""
+    checks: dict[str, Callable[[], None]] = {"database:default": lambda: check_database(alias="default")}
+    for alias in settings.DATABASE_REPLICAS:
+        checks[f"database:{alias}"] = lambda alias=alias: check_database(alias=alias)
+    checks["redis"] = lambda: check_redis(url=settings.REDIS_URL)
+    checks["broker"] = check_broker
+    return checks
+
+
+def run_checks(checks: dict[str, Callable[[], None]]) -> dict[str, str]:
+    """Runs every check at once; returns name -> "ok", the error's class name, or "timeout"."""
+    results: dict[str, str] = {}
+
+    def run(name: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready", and is reported
+            # The answer names the error class only: hosts and ports in the message go to the log.
+            logger.warning("readiness check %s failed: %r", name, error)
+            results[name] = type(error).__name__
+        else:
+            results[name] = "ok"
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in checks.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + CHECK_DEADLINE_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return {name: results.get(name, "timeout") for name in checks}
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    results = run_checks(readiness_checks())
+    failed = [name for name, result in results.items() if result != "ok"]
+    return JsonResponse(
+        {"status": "unavailable" if failed else "ok", "failed": failed, "checks": results},
+        status=503 if failed else 200,
+        headers={"Cache-Control": "no-store"},
+    )
