@@ -344,7 +344,7 @@ SPECTACULAR_SETTINGS = {
     # Two choice sets share the field name "status": name each (job statuses are one set).
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "apps.orders.models.Order.Status",
-        "JobStatusEnum": "apps.reports.models.Report.Status",
+        "JobStatusEnum": "apps.core.models.JobStatus",
     },
 }
 

@@ -5,6 +5,15 @@ from __future__ import annotations
 from django.db import models
 
 
+class JobStatus(models.TextChoices):
+    """Where a job-backed record (a report, an import) stands; one set for every such model."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class IdempotencyKey(models.Model):
     """A side effect that happened once and must never happen again (an email sent, say).
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from apps.core.models import JobStatus
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)
@@ -52,11 +54,7 @@ class ProductImport(models.Model):
     """One uploaded product CSV and its job's progress. The file's SHA-256 is unique: uploading
     the same file again finds this row and imports nothing."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     sha256 = models.CharField(max_length=64, unique=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from apps.core.models import JobStatus
+
 
 class Report(models.Model):
     """One requested file: its job's status and progress (the status store of the API), then the file."""
@@ -13,11 +15,7 @@ class Report(models.Model):
         SALES = "sales", "Sales by day and product (staff)"
         ORDERS = "orders", "A user's orders"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
