@@ -4,8 +4,11 @@ import os
 import sys
 from pathlib import Path
 
-# A logical database of its own, so a test run never flushes the dev server's cache or job queue.
+# A logical database of its own, so a test run never touches the dev server's cache or job queue.
 os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
+# Every cache key of this run under a prefix of its own (servers and workers that tests start
+# inherit it): a test empties only its run's caches, and two runs side by side keep theirs.
+os.environ.setdefault("CACHE_VERSION", f"test-{os.getpid()}")
 
 from project.settings import *  # noqa: E402,F403
 

@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+import redis
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory, TokenFactory, UserFactory
+from tests.redis_keys import forget_everything_cached
+
+
+@pytest.fixture(scope="session")
+def _cache_redis():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    forget_everything_cached(client)  # this run's keys; other runs' stay
+    client.close()
 
 
 @pytest.fixture(autouse=True)
-def _empty_redis():
-    """Each test starts with an empty cache (throttle counters, cached queries) in its own Redis db."""
-    cache.clear()
-    yield
+def _empty_caches(_cache_redis):
+    """Each test starts with empty caches (throttle counters, sessions, cached queries and responses)."""
+    forget_everything_cached(_cache_redis)
 
 
 @pytest.fixture

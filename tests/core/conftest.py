@@ -9,6 +9,8 @@ import redis
 from cacheops.signals import cache_read
 from django.conf import settings
 
+from tests.redis_keys import cache_keys, forget_everything_cached  # noqa: F401 - used by the tests here
+
 
 @pytest.fixture
 def redis_db() -> redis.Redis:
@@ -16,18 +18,6 @@ def redis_db() -> redis.Redis:
     client = redis.Redis.from_url(settings.REDIS_URL)
     yield client
     client.close()
-
-
-def cache_keys(client: redis.Redis) -> list[bytes]:
-    """Every key this deploy's caches wrote (the job queue, and other deploys' keys, left out)."""
-    return list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*", count=1000))
-
-
-def forget_everything_cached(client: redis.Redis) -> None:
-    """What a restart of a Redis without persistence does to the caches."""
-    keys = cache_keys(client)
-    if keys:
-        client.delete(*keys)
 
 
 def response_cache_entries(client: redis.Redis) -> list[bytes]:
