@@ -87,7 +87,13 @@ def products_upsert(*, rows: list[ProductRow]) -> tuple[int, int]:
     (created, updated). Bulk writes send no signal, so the product caches are invalidated here."""
     now = timezone.now()
     with transaction.atomic():
-        existing = Product.objects.nocache().filter(slug__in=[row.slug for row in rows]).in_bulk(field_name="slug")
+        # Locked, in id order as stock_reserve locks them: bulk_update writes every listed column,
+        # stock included, and an order taking stock meanwhile must not be overwritten.
+        existing = {
+            product.slug: product
+            for product in Product.objects.nocache().select_for_update()
+            .filter(slug__in=[row.slug for row in rows]).order_by("pk")
+        }
         new: list[Product] = []
         changed: list[Product] = []
         for row in rows:
