@@ -5,6 +5,9 @@ https://docs.gunicorn.org/en/stable/settings.html
 
 import multiprocessing
 import os
+import re
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -18,4 +21,39 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 # Measured: at 2,000 a busy worker restarted every few seconds and each restart cost a Django boot.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 2000))
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# One JSON object per line (project/gunicorn_logging.py): every value is escaped by json.dumps,
+# which a format string (access_log_format) cannot guarantee for URLs and user agents.
+logger_class = "project.gunicorn_logging.JsonAccessLogger"
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+
+
+def control_socket_path(*, bind_address: str) -> str:
+    """gunicorn 25+ opens a control socket (for `gunicornc`) at one fixed path per user,
+    ~/.gunicorn/gunicorn.ctl: a second gunicorn on the host (scripts/cluster runs several, and a
+    deploy runs the new one beside the old) would take over the first one's socket. So the path
+    is named after the address this instance binds, which no two running instances share."""
+    var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    path = var_dir / "run" / f"gunicorn-{re.sub(r'[^A-Za-z0-9]+', '-', bind_address).strip('-')}.ctl"
+    # A unix socket path is limited to 107 bytes: a deep checkout puts the socket in /tmp instead.
+    if len(str(path)) > 100:
+        path = Path(tempfile.gettempdir()) / path.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+# GUNICORN_CONTROL_SOCKET=/path sets the path; =off turns the socket off (nothing in the kit
+# needs it: scripts/deploy signals the master, whose pid is in GUNICORN_PIDFILE).
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+if _control_socket == "off":
+    control_socket_disable = True
+elif _control_socket:
+    control_socket = _control_socket
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    # Here rather than at import: `-b` on the command line overrides `bind` after this file is
+    # read, and the socket must follow the address actually bound. A path given on the command
+    # line (--control-socket) or in the environment is left alone.
+    if server.cfg.control_socket == server.cfg.settings["control_socket"].default:
+        server.cfg.set("control_socket", control_socket_path(bind_address=server.cfg.bind[0]))

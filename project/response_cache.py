@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 EPOCH_TAG = "epoch"  # in every entry; replaced to drop the whole cache at once
 HEADERS_KEPT = ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options", "Content-Language")
 CATALOG_PARAMS = frozenset(
-    {"category", "min_price", "max_price", "in_stock", "search", "ordering", "page", "page_size"}
+    {"category", "min_price", "max_price", "in_stock", "search", "ordering", "cursor", "page_size"}
 )
 
 
@@ -285,7 +285,16 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
         pass
 
 
+# Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing.
+ANSWERED_KEY = "headroom.response_cache_hit"
+
+
+def answered_from_cache(request: HttpRequest) -> bool:
+    return request.META.get(ANSWERED_KEY, False)
+
+
 def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:
+    request.META[ANSWERED_KEY] = True
     headers = dict(cached["headers"])
     etag = headers.get("ETag")
     if etag and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):

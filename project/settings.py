@@ -103,6 +103,34 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Server-Timing on every response: database time and queries (all aliases), query cache hits and
+# misses, a response cache hit, total time (project/server_timing.py). It tells any client what a
+# request costs, so it is off in production unless asked for; when off it is not in MIDDLEWARE.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=DEBUG)
+if SERVER_TIMING:
+    # After whitenoise (static files need no timing), before the response cache (to see its hits).
+    MIDDLEWARE.insert(MIDDLEWARE.index("project.response_cache.PublicResponseCache"),
+                      "project.server_timing.ServerTimingMiddleware")
+
+# The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of
+# code raises NPlusOneError, in requests (project/n_plus_one.py) and in every test. On in development
+# and tests; it patches the ORM, so production refuses it. Allow-list a deliberate loop below or
+# with zeal_ignore() around it (docs/performance.md).
+N_PLUS_ONE_GUARD = env.bool("N_PLUS_ONE_GUARD", default=DEBUG)
+if N_PLUS_ONE_GUARD and IS_PRODUCTION:
+    raise ImproperlyConfigured("ENVIRONMENT=production refuses N_PLUS_ONE_GUARD=true.")
+if N_PLUS_ONE_GUARD:
+    # Last, so that its ready() wraps the QuerySet methods cacheops and project/ replace in theirs.
+    INSTALLED_APPS.append("zeal")
+    MIDDLEWARE.insert(0, "project.n_plus_one.NPlusOneGuardMiddleware")
+ZEAL_RAISE = True
+ZEAL_NPLUSONE_THRESHOLD = 2
+ZEAL_ALLOWLIST = [
+    # The daily sales refresh rolls each day up in a transaction of its own, which reads that day's
+    # version first (apps/orders/services.py): one .get() per day, by design, at most max_days.
+    {"model": "orders.DailySalesDay", "field": "get()"},
+]
+
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 ASGI_APPLICATION = "project.asgi.application"
@@ -382,8 +410,43 @@ STATIC_ROOT = Path(VAR_DIR) / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(VAR_DIR) / "media"
+# Media (reports, exports, uploaded imports) go to default_storage. Stage 1: MEDIA_ROOT, which
+# only this machine sees. With several app servers and workers, MEDIA_S3_BUCKET puts them in an
+# S3-compatible bucket every process shares (AWS S3, MinIO, R2: docs/deploy.md#shared-storage).
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+if MEDIA_S3_BUCKET:
+    _media_storage: dict = {
+        # django-storages' S3Storage, reading files as a stream (project/storage.py).
+        "BACKEND": "project.storage.StreamingS3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            # Unset: boto3 finds credentials itself (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a
+            # profile, the instance or pod role), so production need not put keys in the env.
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            # Other S3 services (MinIO, R2, moto) are addressed by path; AWS by virtual host.
+            "addressing_style": "path" if MEDIA_S3_ENDPOINT_URL else None,
+            # Signed URLs in SigV4, which every region and service takes (R2 refuses boto's SigV2).
+            "signature_version": "s3v4",
+            # A name in use gets a suffix, as on disk: a retried report or a racing duplicate
+            # upload then deletes only its own object, never the one another row points to.
+            "file_overwrite": False,
+            # Objects stay private (the bucket's default ACL). Reports are served by the download
+            # view; a URL the code asks for is signed and expires, unless a custom domain is set
+            # (django-storages signs those only with CloudFront keys): use one for public files only.
+            "default_acl": None,
+            "querystring_auth": env.bool("MEDIA_S3_QUERYSTRING_AUTH", default=True),
+            "querystring_expire": env.int("MEDIA_S3_QUERYSTRING_EXPIRE", default=60 * 60),
+            "custom_domain": env.str("MEDIA_S3_CUSTOM_DOMAIN", default="") or None,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/static_files.py).

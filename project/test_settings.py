@@ -12,6 +12,15 @@ os.environ.setdefault("CACHE_VERSION", f"test-{os.getpid()}")
 
 from project.settings import *  # noqa: E402,F403
 
+# The N+1 guard on whatever the environment says (settings.py adds the same two entries when
+# N_PLUS_ONE_GUARD is true): tests/conftest.py runs every test inside zeal_context(), and the
+# servers that tests start run these settings too. Set here, not in os.environ, so that the
+# processes tests start on project.settings (production checks) do not inherit it.
+N_PLUS_ONE_GUARD = True
+if "zeal" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]  # noqa: F405
+    MIDDLEWARE = ["project.n_plus_one.NPlusOneGuardMiddleware", *MIDDLEWARE]  # noqa: F405
+
 # Hashing at full strength would dominate the run; the hasher choice itself is Django's concern.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

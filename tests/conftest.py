@@ -5,6 +5,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
+from zeal import zeal_context
 
 from tests.factories import StaffFactory, TokenFactory, UserFactory
 from tests.redis_keys import forget_everything_cached
@@ -22,6 +23,14 @@ def _cache_redis():
 def _empty_caches(_cache_redis):
     """Each test starts with empty caches (throttle counters, sessions, cached queries and responses)."""
     forget_everything_cached(_cache_redis)
+
+
+@pytest.fixture(autouse=True)
+def _n_plus_one_guard():
+    """Every test runs under the N+1 guard (django-zeal, on in project/test_settings.py): a related
+    object or .get() loaded again and again from one line raises zeal.NPlusOneError."""
+    with zeal_context():
+        yield
 
 
 @pytest.fixture

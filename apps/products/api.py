@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import ID_PATTERN, validated_input
+from apps.core.pagination import QuerysetOrderCursorPagination
 from apps.core.permissions import IsStaffOrReadOnly
 from apps.core.schema import error_responses
 from apps.products import selectors, services
@@ -83,6 +84,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductDetailOutputSerializer
     filterset_class = ProductFilter
+    pagination_class = QuerysetOrderCursorPagination  # a page-number count would read every active product
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = ID_PATTERN
 

@@ -44,6 +44,8 @@ class Product(models.Model):
             models.Index(fields=["is_active", "name"], name="products_active_name_idx"),
             models.Index(fields=["is_active", "category"], name="products_active_category_idx"),
             models.Index(fields=["is_active", "stock"], name="products_active_stock_idx"),
+            # ?search= (name__icontains) has a trigram index too, products_name_trgm_idx: it is
+            # PostgreSQL-only SQL, so it lives in migration 0003 and not here.
         ]
 
     def __str__(self) -> str:

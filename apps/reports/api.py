@@ -91,9 +91,12 @@ def _out(report: Report, request: Request) -> dict:
 def _download(report: Report) -> FileResponse:
     if report.status != Report.Status.DONE:
         raise DomainError(code="not_ready", message=f"Report {report.pk} is {report.status}.", status=409)
+    # Streamed from storage (on S3 straight from the object's body): the app never holds the whole file.
+    file = default_storage.open(report.file, "rb")
     response = FileResponse(
-        default_storage.open(report.file, "rb"), as_attachment=True, filename=PurePosixPath(report.file).name,
-        content_type="text/csv; charset=utf-8",
+        file, as_attachment=True, filename=PurePosixPath(report.file).name, content_type="text/csv; charset=utf-8"
     )
+    if not response.has_header("Content-Length"):  # FileResponse learns it only from a seekable file
+        response["Content-Length"] = str(file.size)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -23,7 +23,7 @@ class Report(models.Model):
     end = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
-    # The name in default_storage (MEDIA_ROOT under VAR_DIR at stage 1); served only by the download view.
+    # The name in default_storage (MEDIA_ROOT, or the MEDIA_S3_BUCKET bucket); served only by the download view.
     file = models.CharField(max_length=255, blank=True)
     rows = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -74,7 +74,7 @@ def report_generate(*, report_id: int) -> None:
             scratch.seek(0)
             previous = report.file
             name = default_storage.save(_file_name(report), File(scratch))
-        if previous:
+        if previous and previous != name:  # a storage that overwrites names would hand back the same one
             default_storage.delete(previous)
     except Exception:
         _set(report, status=Report.Status.FAILED)

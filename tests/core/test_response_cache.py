@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from urllib.parse import parse_qs, urlparse
 from decimal import Decimal
 
 import pytest
@@ -172,9 +173,10 @@ def test_unknown_query_parameters_share_one_entry(product, api_client):
 def test_unknown_query_parameters_are_not_copied_into_pagination_links(db, api_client):
     ProductFactory.create_batch(3)
 
-    response = api_client.get(PRODUCTS_URL, {"page_size": 1, "utm_source": "evil", "page": 2})
+    first = api_client.get(PRODUCTS_URL, {"page_size": 1, "utm_source": "evil"}).json()
+    cursor = parse_qs(urlparse(first["next"]).query)["cursor"][0]
 
-    body = response.json()
+    body = api_client.get(PRODUCTS_URL, {"page_size": 1, "utm_source": "evil", "cursor": cursor}).json()
     assert "utm_source" not in body["next"] and "evil" not in body["next"]
     assert "utm_source" not in body["previous"]
     assert "page_size=1" in body["next"]
@@ -271,7 +273,7 @@ def test_a_new_product_is_seen_by_the_next_anonymous_list_and_detail(api_client)
         category=CategoryFactory(), name="New", slug="new", description="", price=Decimal("1.00"), stock=1
     )
 
-    assert api_client.get(PRODUCTS_URL).json()["count"] == 2
+    assert len(api_client.get(PRODUCTS_URL).json()["results"]) == 2
     assert api_client.get(_detail_url(product)).status_code == 200
 
 
@@ -285,7 +287,7 @@ def test_a_deleted_product_is_gone_from_the_next_anonymous_reads(api_client):
     services.product_delete(product=Product.objects.get(pk=product.pk))
 
     assert api_client.get(_detail_url(product)).status_code == 404
-    assert api_client.get(PRODUCTS_URL).json()["count"] == 0
+    assert len(api_client.get(PRODUCTS_URL).json()["results"]) == 0
 
 
 @committed

@@ -57,7 +57,7 @@ def test_schema_documents_the_409_of_an_order_for_more_than_stock(schema):
 def test_schema_documents_the_catalog_filters(schema):
     parameters = {parameter["name"] for parameter in schema["paths"]["/api/v1/products/"]["get"]["parameters"]}
 
-    assert {"category", "min_price", "max_price", "in_stock", "search", "ordering", "page", "page_size"} <= parameters
+    assert {"category", "min_price", "max_price", "in_stock", "search", "ordering", "cursor", "page_size"} <= parameters
 
 
 def test_schema_is_served_as_yaml_by_default(api_client):

@@ -48,8 +48,8 @@ def test_an_unknown_environment_name_is_refused():
 
 def test_env_example_documents_every_variable_the_settings_read():
     base = Path(settings.BASE_DIR)
-    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', (base / "project" / "settings.py").read_text()))
-    documented = set(re.findall(r"^([A-Z_]+)=", (base / ".env.example").read_text(), re.MULTILINE))
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (base / "project" / "settings.py").read_text()))
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (base / ".env.example").read_text(), re.MULTILINE))
     assert read - documented == set()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+
+from tests.factories import OrderFactory, OrderItemFactory
+from tests.workers import database_url_for_subprocesses
 
 
 def _slow_queries(**options) -> str:
@@ -90,3 +94,44 @@ def test_slow_queries_prints_the_top_statements_by_total_and_by_mean_time_with_c
     assert "statements by total time" in output and "statements by mean time" in output
     probe = next(line for line in output.splitlines() if "headroom-slow-queries-probe" in line)
     assert probe.split()[2] == "3"  # calls, after total and mean
+
+
+def _table(output: str, title: str) -> list[tuple[float, float, int, int, str]]:
+    """The rows of one of the command's tables: (total ms, mean ms, calls, rows, statement)."""
+    lines = output.split(title, 1)[1].splitlines()[2:]
+    rows = []
+    for line in itertools.takewhile(str.strip, lines):
+        total, mean, calls, row_count, statement = line.split(maxsplit=4)
+        rows.append((float(total), float(mean), int(calls), int(row_count), statement))
+    return rows
+
+
+@pytest.mark.replica  # the pg-pair primary preloads pg_stat_statements; .ci/run runs this file with it
+@pytest.mark.django_db(transaction=True)  # the command runs in its own process: it must see committed rows
+def test_slow_queries_prints_the_api_statements_it_really_ran_with_their_calls_and_rows(postgres, user_client, user):
+    if not _extension_preloaded():
+        pytest.skip("needs shared_preload_libraries = 'pg_stat_statements': ./scripts/pg-pair start, "
+                    "and DATABASE_URL from ./scripts/pg-pair env")
+    _execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    for order in OrderFactory.create_batch(2, user=user):
+        OrderItemFactory(order=order)
+    _one("SELECT pg_stat_statements_reset()")
+    for _ in range(5):
+        assert user_client.get("/api/v1/orders/").status_code == 200
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "slow_queries", "--limit", "100", "--width", "1000"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.test_settings", "DATABASE_URL": database_url_for_subprocesses()},
+    )
+
+    assert result.returncode == 0, result.stderr
+    by_total, by_mean = _table(result.stdout, "statements by total time"), _table(result.stdout, "statements by mean time")
+    assert [row[0] for row in by_total] == sorted((row[0] for row in by_total), reverse=True)
+    assert [row[1] for row in by_mean] == sorted((row[1] for row in by_mean), reverse=True)
+    page = next(row for row in by_total if row[4].startswith('SELECT "orders_order"."id"'))
+    total, mean, calls, rows, statement = page
+    assert (calls, rows) == (5, 10)  # five requests, two orders each
+    assert "WHERE \"orders_order\".\"user_id\" = $1" in statement  # normalized: one entry for every user
+    assert total == pytest.approx(mean * calls, abs=0.1)
+    assert page in by_mean

@@ -5,8 +5,8 @@ from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-# The session's user, COUNT(*) for the paginator, one page of orders, their items with product names.
-MY_ORDERS_QUERIES = 4
+# The session's user, COUNT(*) for the paginator, one page of orders, their items, the items' product names.
+MY_ORDERS_QUERIES = 5
 
 
 @pytest.mark.parametrize("url", ["/orders/", "/products/1/order/"])

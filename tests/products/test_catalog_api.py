@@ -52,7 +52,7 @@ def test_products_are_listed_to_anyone(api_client):
 
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 1
+    assert set(body) == {"next", "previous", "results"}  # keyset pages: no count
     assert body["results"][0]["id"] == product.pk
     assert body["results"][0]["category"] == {
         "id": product.category.pk,
@@ -87,8 +87,33 @@ def test_product_list_pages_hold_the_page_size_asked_for(api_client):
     response = api_client.get(PRODUCTS_URL, {"page_size": 2})
 
     assert len(response.json()["results"]) == 2
-    assert response.json()["count"] == 3
     assert response.json()["next"] is not None
+
+
+@pytest.mark.parametrize("ordering", ["", "price", "-price", "name", "-name", "created_at", "-created_at"])
+def test_product_list_next_links_walk_every_product_once_in_order_even_with_equal_values(api_client, ordering):
+    # Equal prices, names and dates: the cursor must still neither skip nor repeat a product.
+    products = ProductFactory.create_batch(7, price=Decimal("5.00"), name="Same")
+    Product.objects.filter(pk__in=[p.pk for p in products[:3]]).update(price=Decimal("3.00"), name="Another")
+    expected = _ids(api_client.get(PRODUCTS_URL, {"ordering": ordering, "page_size": 100}))
+
+    seen, url, params = [], PRODUCTS_URL, {"ordering": ordering, "page_size": 2}
+    while url:
+        body = api_client.get(url, params).json()
+        seen += [row["id"] for row in body["results"]]
+        url, params = body["next"], None
+
+    assert seen == expected and sorted(seen) == sorted(p.pk for p in products)
+
+
+def test_product_list_previous_link_goes_back_to_the_page_before(api_client):
+    ProductFactory.create_batch(5)
+    first = api_client.get(PRODUCTS_URL, {"page_size": 2}).json()
+    second = api_client.get(first["next"]).json()
+
+    back = api_client.get(second["previous"]).json()
+
+    assert back["results"] == first["results"]
 
 
 def test_product_list_page_size_is_capped_at_100(api_client):
@@ -100,10 +125,10 @@ def test_product_list_page_size_is_capped_at_100(api_client):
     assert len(response.json()["results"]) == 100
 
 
-def test_product_list_page_beyond_the_end_is_404(api_client):
+def test_product_list_with_a_forged_cursor_is_404(api_client):
     ProductFactory()
 
-    response = api_client.get(PRODUCTS_URL, {"page": 2})
+    response = api_client.get(PRODUCTS_URL, {"cursor": "not-a-cursor"})
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -246,7 +271,7 @@ def test_category_list_costs_the_same_queries_for_1_and_50_rows(api_client, djan
 def test_product_list_costs_the_same_queries_for_1_and_50_rows(api_client, django_assert_num_queries, rows):
     ProductFactory.create_batch(rows)
 
-    with django_assert_num_queries(2):  # COUNT, page with its categories joined
+    with django_assert_num_queries(1):  # the page with its categories joined; no COUNT
         response = api_client.get(PRODUCTS_URL)
 
     assert len(response.json()["results"]) == min(rows, 20)
@@ -266,7 +291,17 @@ def test_filtered_product_list_costs_the_same_queries_for_1_and_50_rows(api_clie
         "page_size": 100,
     }
 
-    with django_assert_num_queries(2):  # COUNT, page with its categories joined
+    with django_assert_num_queries(1):  # the page with its categories joined; no COUNT
         response = api_client.get(PRODUCTS_URL, params)
 
     assert len(response.json()["results"]) == rows
+
+
+def test_a_deeper_product_page_costs_the_same_one_query(api_client, django_assert_num_queries):
+    ProductFactory.create_batch(50)
+    second = api_client.get(api_client.get(PRODUCTS_URL, {"page_size": 10}).json()["next"]).json()
+
+    with django_assert_num_queries(1):  # keyset: WHERE created_at < the cursor's, no OFFSET over the rows before
+        response = api_client.get(second["next"])
+
+    assert len(response.json()["results"]) == 10

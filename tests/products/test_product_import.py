@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from zeal import zeal_ignore
 
 from apps.products import services
 from apps.products.models import Product, ProductImport
@@ -24,7 +25,9 @@ def _upload(client, content: bytes, name: str = "products.csv"):
 
 def _run(import_id: int) -> dict:
     services.product_import_run(import_id=import_id)  # what the job runs
-    return ProductImport.objects.values().get(pk=import_id)
+    # A test that runs an import twice reads its row after each run: not a loop over rows.
+    with zeal_ignore([{"model": "products.ProductImport", "field": "get()"}]):
+        return ProductImport.objects.values().get(pk=import_id)
 
 
 def test_valid_rows_are_created_or_updated_and_bad_rows_reported_by_line(staff_client, django_capture_on_commit_callbacks):

@@ -98,25 +98,29 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label + ':':<11}{base_url}{reverse(url_name)}")
 
     def _seed_catalog(self) -> tuple[int, int]:
-        """Create what is missing, one save() per row so cache invalidation sees every write."""
+        """Create what is missing, one save() per row so cache invalidation sees every write.
+
+        What exists is read in one query per model, not one get_or_create() per row (an N+1)."""
+        categories = {category.slug: category for category in Category.objects.filter(
+            slug__in=[slugify(name) for name in CATALOG]
+        )}
+        existing_products = set(Product.objects.filter(
+            slug__in=[slugify(name) for items in CATALOG.values() for name, _, _ in items]
+        ).values_list("slug", flat=True))
         categories_created = products_created = 0
         for category_name, items in CATALOG.items():
-            category, created = Category.objects.get_or_create(
-                slug=slugify(category_name), defaults={"name": category_name}
-            )
-            categories_created += created
+            category = categories.get(slugify(category_name))
+            if category is None:
+                category = Category.objects.create(slug=slugify(category_name), name=category_name)
+                categories_created += 1
             for name, price, stock in items:
-                _, created = Product.objects.get_or_create(
-                    slug=slugify(name),
-                    defaults={
-                        "category": category,
-                        "name": name,
-                        "description": f"{name}, from the demo catalog.",
-                        "price": Decimal(price),
-                        "stock": stock,
-                    },
+                if slugify(name) in existing_products:
+                    continue
+                Product.objects.create(
+                    slug=slugify(name), category=category, name=name,
+                    description=f"{name}, from the demo catalog.", price=Decimal(price), stock=stock,
                 )
-                products_created += created
+                products_created += 1
         return categories_created, products_created
 
     def _seed_user(self, *, email: str, password: str, name: str, superuser: bool) -> bool:

@@ -1,0 +1,85 @@
+"""config/gunicorn.conf.py as production runs it: JSON access logs, a control socket per instance."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from tests.servers import free_port
+from tests.workers import wait_until
+
+BASE_DIR = Path(settings.BASE_DIR)
+VENV_BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None = None) -> Iterator[int]:
+    """One gunicorn from config/gunicorn.conf.py (one worker); yields its port once it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.test_settings",
+        "VAR_DIR": str(var_dir),
+        "REDIS_URL": settings.REDIS_URL,  # not an embedded Redis of var_dir's own
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESSLOG": str(access_log or "-"),
+    }
+    env.pop("GUNICORN_CONTROL_SOCKET", None)
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "project.wsgi"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        wait_until(lambda: status_of(port, "/healthz") == 200, timeout=30, interval=0.1)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def status_of(port: int, target: str, headers: dict[str, str] | None = None) -> int | None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", target, headers={"Host": "localhost", **(headers or {})})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_backslashes(tmp_path):
+    access_log = tmp_path / "access.log"
+    nasty = 'say "hi" \\ back\\slash %s %(h)s'
+    with gunicorn_with_the_shipped_config(tmp_path / "var", access_log=access_log) as port:
+        status_of(port, '/healthz?q="quoted"\\back%22', {"User-Agent": nasty, "Referer": nasty})
+        status_of(port, "/no-such-page", {"User-Agent": nasty})
+
+    records = [json.loads(line) for line in access_log.read_text().splitlines()]
+    assert {"uri": '/healthz?q="quoted"\\back%22', "status": 200, "user_agent": nasty, "referer": nasty}.items() <= records[-2].items()
+    assert {"uri": "/no-such-page", "status": 404, "user_agent": nasty}.items() <= records[-1].items()
+
+
+def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(tmp_path):
+    var_dir = tmp_path / "var"
+    with gunicorn_with_the_shipped_config(var_dir) as first, gunicorn_with_the_shipped_config(var_dir) as second:
+        for port in (first, second):
+            socket_path = var_dir / "run" / f"gunicorn-127-0-0-1-{port}.ctl"
+            result = subprocess.run(
+                [str(VENV_BIN / "gunicornc"), "-s", str(socket_path), "-c", "show listeners", "-j"],
+                capture_output=True, text=True, timeout=10,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert f"127.0.0.1:{port}" in result.stdout

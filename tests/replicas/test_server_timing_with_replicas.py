@@ -1,0 +1,24 @@
+"""Server-Timing counts the queries of every database alias, a replica's included."""
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from tests.core.test_server_timing import _queries, server_timing, server_timing_on  # noqa: F401 - fixture
+from tests.factories import OrderItemFactory, ProductFactory, TokenFactory, UserFactory
+from tests.replicas.test_query_counts_with_replicas import REPLICA, replica_routing  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
+
+
+def test_the_header_counts_the_queries_run_on_a_replica(api_client, replica_routing, server_timing_on):  # noqa: F811
+    user = UserFactory()
+    OrderItemFactory(order__user=user, product=ProductFactory())
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
+
+    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections[REPLICA]) as replica:
+        response = api_client.get("/api/v1/orders/")
+
+    assert response.status_code == 200
+    assert len(replica) > 0  # the reads did go to the replica
+    assert _queries(server_timing(response)) == len(primary) + len(replica)
