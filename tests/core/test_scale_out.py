@@ -41,8 +41,9 @@ READS = [
     Call("GET", "/healthz", 200),
     Call("GET", "/api/v1/products/?page_size=5", 200, {"Cookie": "sessionid=anonymous"}),
     Call("GET", "/api/v1/categories/", 200, {"Cookie": "sessionid=anonymous"}),
-    Call("GET", "/readyz", 200),
+    Call("GET", "/api/v1/products/?ordering=name", 200, {"Cookie": "sessionid=anonymous"}),
 ]
+# Not /readyz: on a loaded machine its 2 s deadline can pass and it answers 503, rightly.
 # A write: never retried by nginx, so it fails if it is ever sent to a server on its way out.
 ANONYMOUS_ORDER = Call("POST", "/api/v1/orders/", 401)
 
@@ -89,18 +90,26 @@ def running_cluster(tmp_path: Path, *, instances: int = 2) -> Iterator[RunningCl
             assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
 
-def copy_of_checkout_with_new_release(destination: Path) -> Path:
-    """This checkout as the next release: the same code, except that /healthz names the release."""
+def copy_of_checkout(destination: Path, *, replace_in_urls: tuple[str, str]) -> Path:
+    """This checkout as the next release: the same code, with one change to project/urls.py."""
     shutil.copytree(
         BASE_DIR, destination, symlinks=True,
         ignore=shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".pytest_cache"),
     )
     (destination / ".venv").symlink_to(BASE_DIR / ".venv")
     urls = destination / "project" / "urls.py"
-    old = 'return JsonResponse({"status": "ok"})'
-    assert old in urls.read_text(), "healthz changed: update this test's new release"
-    urls.write_text(urls.read_text().replace(old, 'return JsonResponse({"status": "ok", "release": "next"})'))
+    old, new = replace_in_urls
+    assert old in urls.read_text(), "project/urls.py changed: update this test's new release"
+    urls.write_text(urls.read_text().replace(old, new))
     return destination
+
+
+def copy_of_checkout_with_new_release(destination: Path) -> Path:
+    """/healthz also names the release."""
+    return copy_of_checkout(
+        destination,
+        replace_in_urls=('return JsonResponse({"status": "ok"})', 'return JsonResponse({"status": "ok", "release": "next"})'),
+    )
 
 
 def describe(failures: list) -> str:
@@ -143,3 +152,19 @@ def test_deploying_new_code_under_load_fails_no_client_request(tmp_path):
         for _ in range(4):  # both instances, whichever nginx picks
             with urllib.request.urlopen(f"http://127.0.0.1:{cluster.port}/healthz", timeout=10) as answer:
                 assert json.loads(answer.read()) == {"status": "ok", "release": "next"}
+
+
+def test_a_release_that_never_gets_ready_is_not_deployed(tmp_path):
+    # Imports and boots, but every request fails (the URLconf is read on the first one).
+    broken = copy_of_checkout(tmp_path / "broken", replace_in_urls=("urlpatterns = [", "urlpatterns = [ 1 +"))
+    with running_cluster(tmp_path) as cluster:
+        before = cluster.state()["instances"]
+        cluster.env["CLUSTER_READY_TIMEOUT"] = "5"
+        deployed = cluster.script("deploy", "--skip-prepare", str(broken))
+
+        assert deployed.returncode == 1
+        assert "did not answer /readyz 200" in deployed.stderr
+        assert cluster.state()["instances"] == before
+        assert cluster.script("cluster", "status").returncode == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{cluster.port}/healthz", timeout=10) as answer:
+            assert json.loads(answer.read()) == {"status": "ok"}
