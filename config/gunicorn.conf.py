@@ -52,6 +52,12 @@ elif _control_socket:
 
 
 def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    # Each response leaves in one write, header and body, so an app server killed mid-response
+    # never hands nginx a header it cannot retry (project/gunicorn_response.py). In the master,
+    # before any worker forks; imported here because the checkout is on sys.path by now.
+    from project.gunicorn_response import install
+
+    install()
     # Here rather than at import: `-b` on the command line overrides `bind` after this file is
     # read, and the socket must follow the address actually bound. A path given on the command
     # line (--control-socket) or in the environment is left alone.

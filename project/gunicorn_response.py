@@ -1,0 +1,87 @@
+"""gunicorn's HTTP/1 response, sending the headers in the same write as the first body bytes.
+
+gunicorn writes the status line and headers with one `sendall`, then the body with another. An
+app server that dies between the two (kill -9, the OOM killer, a crashed host) leaves nginx with
+a complete header and no body: nginx has already passed the header on, so it cannot retry the
+request on another server, and the client gets a truncated response. On 2 busy cores the
+scale-out test (tests/core/test_scale_out.py) lost a request that way: nginx wakes on the header
+write and the worker is preempted right after it. Sent together, a response (Django's are one
+body chunk) reaches nginx whole or not at all, and "not at all" nginx retries on the next server.
+
+config/gunicorn.conf.py installs it with `install()`: gunicorn has no setting for its response
+class, and `gunicorn.http.wsgi.create` looks `Response` up in its module each time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.http import wsgi
+from gunicorn.util import write as gunicorn_write
+
+
+class _CapturedWrites:
+    """Stands in for the socket while gunicorn builds the header, to keep its bytes for later."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+
+class _PrefixedSocket:
+    """The client socket, with the held header sent in the same `sendall` as the next bytes."""
+
+    def __init__(self, *, sock: Any, prefix: bytes) -> None:
+        self._sock = sock
+        self._prefix = prefix
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(self._prefix + data)
+
+
+class OneWriteResponse(wsgi.Response):
+    """Holds the header until the first body bytes (or the end of the response), then sends both."""
+
+    _held_header = b""
+
+    def send_headers(self) -> None:
+        if self.headers_sent:
+            return
+        sock, captured = self.sock, _CapturedWrites()
+        self.sock = captured
+        try:
+            super().send_headers()  # builds the header exactly as gunicorn does, into `captured`
+        finally:
+            self.sock = sock
+        self._held_header = captured.data
+
+    def _emit_body(self, data: bytes) -> None:
+        if not self._held_header:
+            return super()._emit_body(data)
+        header, self._held_header = self._held_header, b""
+        gunicorn_write(_PrefixedSocket(sock=self.sock, prefix=header), data, self.chunked)
+
+    def flush_header(self) -> None:
+        if self._held_header:
+            header, self._held_header = self._held_header, b""
+            self.sock.sendall(header)
+
+    def sendfile(self, respiter: Any) -> bool:
+        # os.sendfile writes straight to the socket: the header must be out before it.
+        if self.cfg.is_ssl or not self.can_sendfile():
+            return False
+        self.send_headers()
+        self.flush_header()
+        return super().sendfile(respiter)
+
+    def close(self) -> None:
+        # A response with no body bytes (HEAD, 204, 304, an empty body) ends with its header.
+        self.send_headers()
+        self.flush_header()
+        super().close()
+
+
+def install() -> None:
+    wsgi.Response = OneWriteResponse
