@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+T = TypeVar("T")
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -12,7 +24,43 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 100
 
 
-class NewestFirstCursorPagination(pagination.CursorPagination):
+class CursorPagination(pagination.CursorPagination):
+    """DRF's keyset pagination with two of its edges fixed; the base of the two below."""
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+            # Only a forged cursor holds a NUL, and PostgreSQL refuses it in a text parameter (a 500).
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+    # When no row of a page has a position of its own (all share the first column's value with the
+    # row beyond), DRF's link from the last page back (or from a first page reached going back)
+    # steps over page_size rows from that end: right only for a full page. From a short last page
+    # the previous page then overlapped it and skipped rows before it (the no-unique-marker edge of
+    # encode/django-rest-framework#7709). Counting the rows the page really has is right in every
+    # other case too: DRF reads page_size there only for such an end page, and every other page
+    # with a link is full.
+
+    def get_next_link(self) -> str | None:
+        with self._page_size_as_shown():
+            return super().get_next_link()
+
+    def get_previous_link(self) -> str | None:
+        with self._page_size_as_shown():
+            return super().get_previous_link()
+
+    @contextmanager
+    def _page_size_as_shown(self) -> Iterator[None]:
+        page_size = self.page_size
+        self.page_size = len(self.page) or page_size
+        try:
+            yield
+        finally:
+            self.page_size = page_size
+
+
+class NewestFirstCursorPagination(CursorPagination):
     """Keyset pagination: a deep page costs what the first one does, and no COUNT(*) runs."""
 
     page_size = 20
@@ -21,7 +69,7 @@ class NewestFirstCursorPagination(pagination.CursorPagination):
     ordering = ("-created_at", "-id")
 
 
-class QuerysetOrderCursorPagination(pagination.CursorPagination):
+class QuerysetOrderCursorPagination(CursorPagination):
     """Keyset pagination in the order the view's filters chose (``?ordering=``), else the model's.
 
     No COUNT(*): the first page reads page_size + 1 rows from an index whatever the table's size,
@@ -40,3 +88,63 @@ class QuerysetOrderCursorPagination(pagination.CursorPagination):
         ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering)
         assert ordering and ordering[-1].lstrip("-") in ("id", "pk"), f"the order must end with the id: {ordering}"
         return ordering
+
+
+class _PageCursorPagination(QuerysetOrderCursorPagination):
+    """The API's keyset pagination as a server-rendered page uses it: the page chooses its size, not
+    the query string, and a cursor that cannot be read can be set aside (``ignore_cursor``)."""
+
+    page_size_query_param = None
+    ignore_cursor = False
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        return None if self.ignore_cursor else super().decode_cursor(request)
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    """One page of rows and the ``?cursor=`` values of the pages either side (None at an end)."""
+
+    object_list: list[T]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.next_cursor is not None or self.previous_cursor is not None
+
+
+def keyset_page(*, request: HttpRequest, queryset: QuerySet[T], page_size: int) -> KeysetPage[T]:
+    """A page of ``queryset`` for an HTML page, by the API's keyset pagination (one implementation):
+    in the queryset's order, which must end with the id; no COUNT(*), one query for the rows (and
+    one per prefetch), whatever the page's depth.
+
+    A cursor that cannot be read (forged, or holding a position that is no value of the order's
+    first column, as one from another ``?ordering=`` can) gives the first page, as a bad page
+    number did before, not an error.
+    """
+    paginator = _PageCursorPagination()
+    paginator.page_size = page_size
+    drf_request = Request(request)
+    try:
+        rows = paginator.paginate_queryset(queryset, drf_request)
+    except (NotFound, DjangoValidationError):
+        # Raised while reading the cursor and building the WHERE, before any query ran.
+        paginator.ignore_cursor = True
+        rows = paginator.paginate_queryset(queryset, drf_request)
+    return KeysetPage(
+        object_list=rows,
+        next_cursor=_cursor_of(paginator.get_next_link(), param=paginator.cursor_query_param),
+        previous_cursor=_cursor_of(paginator.get_previous_link(), param=paginator.cursor_query_param),
+    )
+
+
+def _cursor_of(link: str | None, *, param: str) -> str | None:
+    # DRF answers with absolute URLs; a page keeps its own query string and swaps the cursor in.
+    return None if link is None else parse_qs(urlsplit(link).query)[param][0]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.core.errors import DomainError
+from apps.core.pagination import keyset_page
 from apps.orders import selectors, services
 from apps.orders.forms import OrderProductForm
 from apps.products.views import render_product_page
@@ -19,8 +19,9 @@ ORDERS_PAGE_SIZE = 20
 @login_required
 def my_orders(request: HttpRequest) -> HttpResponse:
     orders = selectors.orders_for_user(user=request.user)
-    page_obj = Paginator(orders, ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "orders/my_orders.html", {"page_obj": page_obj})
+    # Keyset, as in the API: newest first, no COUNT(*) of the user's orders, a deep page as cheap as the first.
+    page = keyset_page(request=request, queryset=orders, page_size=ORDERS_PAGE_SIZE)
+    return render(request, "orders/my_orders.html", {"page": page})
 
 
 @login_required

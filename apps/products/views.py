@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.core.pagination import keyset_page
 from apps.products import selectors
 from apps.products.filters import ProductFilter
 from apps.products.models import Product
@@ -17,11 +17,12 @@ CATALOG_PAGE_SIZE = 20
 def catalog(request: HttpRequest) -> HttpResponse:
     # The API's filter, so ?category=<slug> (and the rest) means the same on both; bad values are ignored.
     products = ProductFilter(request.GET, queryset=selectors.products_for_catalog()).qs
-    page_obj = Paginator(products, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Keyset, as in the API: a page-number count would read every active product on each request.
+    page = keyset_page(request=request, queryset=products, page_size=CATALOG_PAGE_SIZE)
     return render(
         request,
         "products/catalog.html",
-        {"page_obj": page_obj, "categories": selectors.categories_for_catalog()},
+        {"page": page, "categories": selectors.categories_for_catalog()},
     )
 
 

@@ -1,12 +1,37 @@
+import html
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.orders.models import Order
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-# The session's user, COUNT(*) for the paginator, one page of orders, their items, the items' product names.
-MY_ORDERS_QUERIES = 5
+# The session's user, one page of orders (keyset: no COUNT(*)), their items, the items' product names.
+MY_ORDERS_QUERIES = 4
+PAGE_SIZE = 20
+
+
+def _link(response, rel: str) -> str | None:
+    """The href of the page's rel="next" (older) or rel="prev" (newer) link, as a browser would follow it."""
+    match = re.search(rf'href="([^"]*)" rel="{rel}"', response.text)
+    return None if match is None else "/orders/" + html.unescape(match.group(1))
+
+
+def _ids(response) -> list[int]:
+    return [order.pk for order in response.context["page"]]
+
+
+def _orders_a_minute_apart(*, user, count: int) -> list[Order]:
+    """Newest first."""
+    orders = OrderFactory.create_batch(count, user=user)
+    now = timezone.now()
+    for minutes_ago, order in enumerate(orders):
+        Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(minutes=minutes_ago))
+    return orders
 
 
 @pytest.mark.parametrize("url", ["/orders/", "/products/1/order/"])
@@ -26,7 +51,7 @@ def test_my_orders_lists_only_the_users_orders_newest_first_with_their_items(cli
     response = client.get("/orders/")
 
     assert response.status_code == 200
-    assert list(response.context["page_obj"]) == [newer, older]
+    assert list(response.context["page"]) == [newer, older]
     assert "Mouse" in response.text and "Lamp" in response.text
     assert "Someone else" not in response.text
 
@@ -50,6 +75,60 @@ def test_my_orders_runs_the_same_queries_for_1_and_50_orders(client, user, djang
         response = client.get("/orders/")
 
     assert response.status_code == 200
+
+
+def test_a_deeper_my_orders_page_runs_the_same_queries_and_counts_nothing(client, user, django_assert_num_queries):
+    for order in _orders_a_minute_apart(user=user, count=3 * PAGE_SIZE):
+        OrderItemFactory(order=order)
+    client.force_login(user)
+    third = _link(client.get(_link(client.get("/orders/"), "next")), "next")
+
+    with django_assert_num_queries(MY_ORDERS_QUERIES) as queries:
+        response = client.get(third)
+
+    assert len(response.context["page"]) == PAGE_SIZE
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+
+def test_my_orders_older_links_walk_every_order_once_and_newer_links_walk_back(client, user):
+    orders = _orders_a_minute_apart(user=user, count=2 * PAGE_SIZE + 5)
+    client.force_login(user)
+
+    forward, url = [], "/orders/"
+    while url:
+        response = client.get(url)
+        forward.append(_ids(response))
+        url = _link(response, "next")
+    backward, url = [], _link(response, "prev")
+    while url:
+        response = client.get(url)
+        backward.append(_ids(response))
+        url = _link(response, "prev")
+
+    assert [len(page) for page in forward] == [PAGE_SIZE, PAGE_SIZE, 5]
+    assert sum(forward, []) == [order.pk for order in orders]
+    assert backward == forward[-2::-1]
+
+
+def test_my_orders_links_say_newer_and_older(client, user):
+    _orders_a_minute_apart(user=user, count=2 * PAGE_SIZE + 1)
+    client.force_login(user)
+
+    second = client.get(_link(client.get("/orders/"), "next"))
+
+    assert 'rel="prev">&larr; Newer</a>' in second.text
+    assert 'rel="next">Older &rarr;</a>' in second.text
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "cD1ub3QtYS1kYXRl"])  # the second decodes to p=not-a-date
+def test_my_orders_with_a_forged_cursor_shows_the_newest_orders(client, user, cursor):
+    orders = _orders_a_minute_apart(user=user, count=PAGE_SIZE + 1)
+    client.force_login(user)
+
+    response = client.get("/orders/", {"cursor": cursor})
+
+    assert response.status_code == 200
+    assert _ids(response) == [order.pk for order in orders[:PAGE_SIZE]]
 
 
 def test_ordering_from_the_product_page_places_the_order_and_takes_the_stock(client, user):

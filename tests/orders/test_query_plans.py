@@ -1,4 +1,5 @@
-"""EXPLAIN proofs at scale: the API's list and filter queries reach their big tables through an index.
+"""EXPLAIN proofs at scale: the API's list and filter queries, and the HTML catalog and "my orders"
+pages, reach their big tables through an index.
 
 The module seeds one dataset with seed_scale (SCALE: 20k users, 10k products, 200k orders and
 their ~600k items, a few seconds), analyzed, in a transaction rolled back at the end, and every
@@ -11,10 +12,14 @@ one an index could serve.
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -169,5 +174,54 @@ def test_the_category_list_reads_no_big_table(signed_in):
     _, plans = _get(signed_in, "/api/v1/categories/")
 
     assert any('"products_category"' in sql for sql in plans)
+    scans = _sequential_scans(plans)
+    assert not scans, _report(scans)
+
+
+def _get_page(client: Client, url: str) -> tuple[str | None, dict[str, str]]:
+    """An HTML page's plans, and the URL its rel="next" link leads to (None on the last page)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    match = re.search(r'href="([^"]*)" rel="next"', response.text)
+    following = None if match is None else url.split("?")[0] + html.unescape(match.group(1))
+    return following, _plans(queries)
+
+
+def test_the_my_orders_page_of_the_busiest_user_reads_by_index_on_the_first_and_deep_keyset_pages(scale, db):
+    busiest = User.objects.annotate(n=Count("orders")).order_by("-n").first()
+    client = Client()
+    client.force_login(busiest)
+
+    url, plans = _get_page(client, "/orders/")
+    for _ in range(9):  # ten pages of 20
+        url, more = _get_page(client, url)
+        plans.update(more)
+    assert url
+
+    order_plans = {sql: plan for sql, plan in plans.items() if '"orders_order"' in sql}
+    assert order_plans and not any("COUNT(" in sql for sql in plans)
+    assert all("orders_user_created_idx" in plan for sql, plan in order_plans.items() if 'FROM "orders_order"' in sql)
+    scans = _sequential_scans(plans)
+    assert not scans, _report(scans)
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    ["", "?ordering=price", "?ordering=-name", "?category={category}", "?category={category}&ordering=-price", "?in_stock=true"],
+)
+def test_the_catalog_page_reads_products_by_index_on_the_first_and_deep_keyset_pages(scale, db, query_string):
+    category = Category.objects.nocache().order_by("id").last()
+    client = Client()
+    client.force_login(User.objects.order_by("id").first())  # an anonymous page could come from the response cache
+
+    url, plans = _get_page(client, "/products/" + query_string.format(category=category.slug))
+    for _ in range(5):
+        url, more = _get_page(client, url)
+        plans.update(more)
+    assert url
+
+    assert any('"products_product"' in sql for sql in plans), "no product query ran"
+    assert not any("COUNT(" in sql for sql in plans)
     scans = _sequential_scans(plans)
     assert not scans, _report(scans)

@@ -1,3 +1,4 @@
+import base64
 from datetime import timedelta
 from decimal import Decimal
 
@@ -116,6 +117,20 @@ def test_product_list_previous_link_goes_back_to_the_page_before(api_client):
     assert back["results"] == first["results"]
 
 
+def test_product_list_previous_link_from_a_short_last_page_of_equal_prices_is_the_page_before(api_client):
+    # The last page and the rows before it share one price, so the link back can only count rows.
+    ProductFactory.create_batch(3, price=Decimal("3.00"))
+    ProductFactory.create_batch(4, price=Decimal("5.00"))
+    first = api_client.get(PRODUCTS_URL, {"ordering": "price", "page_size": 3}).json()
+    second = api_client.get(first["next"]).json()
+    last = api_client.get(second["next"]).json()
+
+    back = api_client.get(last["previous"]).json()
+
+    assert len(last["results"]) == 1
+    assert back["results"] == second["results"]
+
+
 def test_product_list_page_size_is_capped_at_100(api_client):
     ProductFactory.create_batch(101)
 
@@ -129,6 +144,15 @@ def test_product_list_with_a_forged_cursor_is_404(api_client):
     ProductFactory()
 
     response = api_client.get(PRODUCTS_URL, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_product_list_with_a_nul_character_in_a_forged_name_cursor_is_404(api_client):
+    ProductFactory()
+
+    response = api_client.get(PRODUCTS_URL, {"ordering": "name", "cursor": base64.b64encode(b"p=a%00b").decode()})
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
