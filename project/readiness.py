@@ -1,5 +1,7 @@
 """`/readyz`: may this app server take traffic? The primary, each replica, Redis and the broker.
 
+All are checked and reported; READINESS_REQUIRED names those whose failure answers 503.
+
 Every check runs in its own thread under one deadline, so a dependency that is down or frozen
 (accepting connections, never answering) makes the answer a 503 within CHECK_DEADLINE_SECONDS,
 never a hung probe. `/healthz` (project/urls.py) checks nothing: it is the liveness probe.
@@ -92,11 +94,26 @@ def run_checks(checks: dict[str, Callable[[], None]]) -> dict[str, str]:
     return {name: results.get(name, "timeout") for name in checks}
 
 
+def gates_readiness(name: str) -> bool:
+    """Whether check ``name`` failing makes this instance not ready (settings.READINESS_REQUIRED).
+
+    "replicas" stands for every replica alias, so the setting need not change with their number.
+    """
+    required = settings.READINESS_REQUIRED
+    if name.startswith("database:") and name != "database:default":
+        return "replicas" in required or name in required
+    return name in required
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
     results = run_checks(readiness_checks())
-    failed = [name for name, result in results.items() if result != "ok"]
-    return JsonResponse(
-        {"status": "unavailable" if failed else "ok", "failed": failed, "checks": results},
-        status=503 if failed else 200,
-        headers={"Cache-Control": "no-store"},
-    )
+    broken = [name for name, result in results.items() if result != "ok"]
+    failed = [name for name in broken if gates_readiness(name)]
+    degraded = [name for name in broken if not gates_readiness(name)]
+    status = "unavailable" if failed else "degraded" if degraded else "ok"
+    body: dict[str, object] = {"status": status, "failed": failed, "checks": results}
+    if degraded:
+        # Down, but the app serves without it (caches miss, jobs wait in the outbox, reads go to
+        # the primary): reported for alerts, not a reason to take this instance out of rotation.
+        body["degraded"] = degraded
+    return JsonResponse(body, status=503 if failed else 200, headers={"Cache-Control": "no-store"})

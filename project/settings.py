@@ -9,6 +9,7 @@ Sections follow https://docs.djangoproject.com/en/5.2/ref/settings/ in a fixed o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import django
@@ -200,6 +201,18 @@ REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
 REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=30)
 # Adds X-DB-Reads (the aliases a request read from) to responses: for tests and debugging.
 DATABASE_ROUTE_HEADER = env.bool("DATABASE_ROUTE_HEADER", default=False)
+# The checks of /readyz whose failure takes an instance out of rotation (a 503); the others are
+# reported as "degraded". Every instance shares Redis, the broker and the replicas, so when one is
+# down, requiring it makes every instance unready at once, although the app serves without it.
+# Names: database:default, replicas, redis, broker (docs/deploy.md#health-healthz-and-readyz).
+READINESS_REQUIRED = env.list("READINESS_REQUIRED", default=["database:default", "replicas", "redis", "broker"])
+_unknown_readiness_checks = [
+    name for name in READINESS_REQUIRED
+    if name not in ("database:default", "replicas", "redis", "broker") and not re.fullmatch(r"database:replica_\d+", name)
+]
+if _unknown_readiness_checks:
+    # A misspelt name would silently gate nothing.
+    raise ImproperlyConfigured(f"READINESS_REQUIRED: unknown checks {_unknown_readiness_checks}")
 
 # =============================================================================
 # Redis and caches

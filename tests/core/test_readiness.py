@@ -46,6 +46,26 @@ def test_readyz_is_503_naming_redis_when_redis_is_down(client):
     assert body["checks"]["redis"] == "ConnectionError"
 
 
+def test_a_check_left_out_of_readiness_required_reports_degraded_with_a_200(client, settings):
+    settings.READINESS_REQUIRED = ["database:default", "replicas"]
+    with override_settings(REDIS_URL=DEAD_REDIS_URL):
+        response = client.get("/readyz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["failed"] == []
+    assert body["degraded"] == ["redis"]
+    assert body["checks"]["redis"] == "ConnectionError"
+
+
+def test_replicas_in_readiness_required_stands_for_every_replica_alias(settings):
+    settings.READINESS_REQUIRED = ["replicas"]
+
+    assert readiness.gates_readiness("database:replica_2")
+    assert not readiness.gates_readiness("redis")
+
+
 def test_readyz_answers_503_within_the_deadline_when_redis_is_frozen(client, frozen_redis_url):
     started = time.monotonic()
     with override_settings(REDIS_URL=frozen_redis_url):

@@ -57,3 +57,9 @@ def test_the_response_cache_is_refused_without_the_query_cache_that_invalidates_
     result = _start_django(RESPONSE_CACHE_ENABLED="true", CACHEOPS_ENABLED="false")
     assert result.returncode != 0
     assert "CACHEOPS_ENABLED" in result.stderr
+
+
+def test_a_misspelt_readiness_check_is_refused():
+    result = _start_django(READINESS_REQUIRED="database:default,reddis")
+    assert result.returncode != 0
+    assert "READINESS_REQUIRED" in result.stderr
