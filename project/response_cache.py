@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Quer
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
-from apps.core.pagination import PageNumberPagination
+from apps.core.pagination import MAX_PAGE_SIZE
 from project.redis_guard import GuardedRedis
 from project.routers import use_primary
 
@@ -185,7 +185,7 @@ def _canonical_page_size(value: str) -> str | None:
     # As DRF reads it: a positive int capped at the maximum; anything else means the default.
     if not value.isdigit() or int(value) == 0:
         return None
-    return str(min(int(value), PageNumberPagination.max_page_size))
+    return str(min(int(value), MAX_PAGE_SIZE))
 
 
 def _canonical_boolean(value: str) -> str | None:

@@ -168,6 +168,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # An unreachable primary fails a connection in seconds: without it, each /readyz probe (and
+    # each request) waits on the kernel's TCP timeout, minutes, and the probe threads pile up.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -320,7 +325,8 @@ DRAMATIQ_BROKER = {
         "project.broker.RelayOutboxAtWorkerBoot",
     ],
 }
-# Worker processes import every app's actors.py; `manage.py crontab` imports every app's tasks.py.
+# Worker processes import every app's actors.py, and tasks.py: dramatiq_crontab.tasks holds the
+# heartbeat actor the scheduler (`manage.py crontab`, which finds tasks.py itself) sends each minute.
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
 # The scheduler (`manage.py crontab`) takes this Redis lock, so only one runs however many are started.
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
@@ -444,8 +450,8 @@ if MEDIA_S3_BUCKET:
             "addressing_style": "path" if MEDIA_S3_ENDPOINT_URL else None,
             # Signed URLs in SigV4, which every region and service takes (R2 refuses boto's SigV2).
             "signature_version": "s3v4",
-            # A name in use gets a suffix, as on disk: a retried report or a racing duplicate
-            # upload then deletes only its own object, never the one another row points to.
+            # A name in use gets a suffix, as on disk: a report written twice at once or a racing
+            # duplicate upload never replaces or deletes the object another row points to.
             "file_overwrite": False,
             # Objects stay private (the bucket's default ACL). Reports are served by the download
             # view; a URL the code asks for is signed and expires, unless a custom domain is set

@@ -10,7 +10,6 @@ test starts (the MEDIA_S3_* variables, read by project/settings.py as in product
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import boto3
 import pytest
 from django.core.files.storage import default_storage
 
-from tests.servers import free_port
+from tests.servers import free_port, http_status
 from tests.workers import wait_until
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")  # from the virtualenv that runs the tests
@@ -86,7 +85,10 @@ def s3_server() -> Iterator[S3Server]:
         )
     server = S3Server(endpoint_url=f"http://127.0.0.1:{port}", log=log)
     try:
-        wait_until(lambda: _answers(port) or process.poll() is not None, timeout=30, interval=0.05)
+        wait_until(
+            lambda: http_status(port, "/moto-api/", timeout=1) == 200 or process.poll() is not None,
+            timeout=30, interval=0.05,
+        )
         if process.poll() is not None:
             raise RuntimeError(f"moto_server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
         yield server
@@ -120,14 +122,3 @@ def s3_storage(s3_server: S3Server, settings) -> S3Bucket:
     }
     assert default_storage.bucket_name == storage.bucket  # Django dropped the cached storage
     return storage
-
-
-def _answers(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", "/moto-api/")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()

@@ -36,6 +36,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def http_status(port: int, path: str, *, headers: dict[str, str] | None = None, timeout: float = 5.0) -> int | None:
+    """The status of one GET on loopback, or None while nothing answers (for wait_until)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": "localhost", **(headers or {})})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
 @dataclass(frozen=True)
 class Reply:
     status_code: int

@@ -17,15 +17,23 @@ from rest_framework.views import APIView
 
 T = TypeVar("T")
 
+# Every list of the API: ?page_size= up to this (project/response_cache.py caps its keys with it).
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    page_size = 20
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
 
 class CursorPagination(pagination.CursorPagination):
     """DRF's keyset pagination with two of its edges fixed; the base of the two below."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
@@ -63,9 +71,6 @@ class CursorPagination(pagination.CursorPagination):
 class NewestFirstCursorPagination(CursorPagination):
     """Keyset pagination: a deep page costs what the first one does, and no COUNT(*) runs."""
 
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
     ordering = ("-created_at", "-id")
 
 
@@ -79,10 +84,6 @@ class QuerysetOrderCursorPagination(CursorPagination):
     (DRF skips those by OFFSET, capped at 1,000: fine for prices, names and dates, not for a
     column where thousands of rows share a value).
     """
-
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
     def get_ordering(self, request: Request, queryset: QuerySet, view: APIView | None) -> tuple[str, ...]:
         ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering)

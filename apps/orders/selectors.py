@@ -89,7 +89,9 @@ def daily_sales(*, start: date, end: date) -> Iterator[DailySalesRow]:
     """
     fresh = daily_sales_fresh_days(start=start, end=end)
     rolled = (
-        DailySales.objects.filter(day__range=(start, end), day__in=_fresh_days_query(start=start, end=end))
+        # The same set of days that decides the live ones: asked twice, a refresh or cancellation
+        # committed in between (or another replica) would put a day in both halves, or in neither.
+        DailySales.objects.filter(day__range=(start, end), day__in=sorted(fresh))
         .order_by("day", "product_id")
         .values_list("day", "product_id", "product__name", "orders", "units", "revenue")
         .iterator(chunk_size=STREAM_CHUNK_SIZE)

@@ -107,7 +107,9 @@ def daily_sales_refresh(*, max_days: int = 400) -> list[date]:
 
 def _daily_sales_roll(*, day: date) -> None:
     with transaction.atomic():
-        version = DailySalesDay.objects.filter(day=day).values_list("version", flat=True).get()
+        # Locked: a second refresh of the day (a retry overlapping the next run) waits, instead of
+        # inserting the day's rows beside this one's and failing on the unique (day, product).
+        version = DailySalesDay.objects.select_for_update().filter(day=day).values_list("version", flat=True).get()
         rows = [
             DailySales(
                 day=day, product_id=row.product_id, orders=row.orders, units=row.units, revenue=row.revenue

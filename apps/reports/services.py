@@ -72,10 +72,8 @@ def report_generate(*, report_id: int) -> None:
             text.flush()
             text.detach()
             scratch.seek(0)
-            previous = report.file
+            # A report has a file only once DONE, and a DONE one returned above: nothing to replace.
             name = default_storage.save(_file_name(report), File(scratch))
-        if previous and previous != name:  # a storage that overwrites names would hand back the same one
-            default_storage.delete(previous)
     except Exception:
         _set(report, status=Report.Status.FAILED)
         raise  # the job is retried; a report whose last retry fails stays "failed"

@@ -20,6 +20,7 @@ from apps.orders.services import OrderLine
 from apps.products import services
 from apps.products.models import Product
 from tests.factories import ProductFactory, TokenFactory
+from tests.redis_keys import cache_keys
 from tests.servers import Server, running_server
 from tests.workers import database_url_for_subprocesses
 
@@ -51,13 +52,9 @@ def _warm(server: Server, product: Product, token: str) -> None:
         assert server.get(url).headers.get("x-response-cache") == "hit", url
     for _ in range(2):
         server.get(PRODUCTS_URL, headers={"Authorization": f"Token {token}"})
-    assert any(b":co:q:" in key for key in _redis_keys()), "the query cache holds nothing"
-
-
-def _redis_keys() -> list[bytes]:
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        return list(client.scan_iter(count=1000))
+        assert any(b":co:q:" in key for key in cache_keys(client)), "the query cache holds nothing"
     finally:
         client.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.servers import free_port
+from tests.servers import free_port, http_status
 from tests.workers import wait_until
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -40,32 +39,21 @@ def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None =
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        wait_until(lambda: status_of(port, "/healthz") == 200, timeout=30, interval=0.1)
+        wait_until(lambda: http_status(port, "/healthz") == 200, timeout=30, interval=0.1)
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
-def status_of(port: int, target: str, headers: dict[str, str] | None = None) -> int | None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", target, headers={"Host": "localhost", **(headers or {})})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except OSError:
-        return None
-    finally:
-        connection.close()
 
 
 def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_backslashes(tmp_path):
     access_log = tmp_path / "access.log"
     nasty = 'say "hi" \\ back\\slash %s %(h)s'
     with gunicorn_with_the_shipped_config(tmp_path / "var", access_log=access_log) as port:
-        status_of(port, '/healthz?q="quoted"\\back%22', {"User-Agent": nasty, "Referer": nasty})
-        status_of(port, "/no-such-page", {"User-Agent": nasty})
+        http_status(port, '/healthz?q="quoted"\\back%22', headers={"User-Agent": nasty, "Referer": nasty})
+        http_status(port, "/no-such-page", headers={"User-Agent": nasty})
 
     records = [json.loads(line) for line in access_log.read_text().splitlines()]
     assert {"uri": '/healthz?q="quoted"\\back%22', "status": 200, "user_agent": nasty, "referer": nasty}.items() <= records[-2].items()

@@ -73,7 +73,8 @@ def test_readyz_answers_503_within_the_deadline_when_redis_is_frozen(client, fro
 
     assert response.status_code == 503
     assert response.json()["failed"] == ["redis"]
-    assert time.monotonic() - started < readiness.CHECK_DEADLINE_SECONDS + 0.5
+    # The margin is the request around the checks, on a busy machine.
+    assert time.monotonic() - started < readiness.CHECK_DEADLINE_SECONDS + 1.5
 
 
 def test_a_check_that_outlives_the_deadline_is_reported_as_a_timeout(monkeypatch):

@@ -59,18 +59,3 @@ def test_an_orders_export_is_written_to_the_bucket_and_downloaded_by_its_owner(s
     assert s3_storage.keys() == [Report.objects.get(pk=export_id).file]
     rows = _csv(user_client.get(f"/api/v1/orders/exports/{export_id}/download/"))
     assert [(row[5], row[6]) for row in rows[1:]] == [("Desk lamp", "3")]
-
-
-@pytest.mark.django_db
-def test_a_report_written_again_keeps_its_new_object_and_deletes_the_old_one(s3_storage, staff):
-    report = services.sales_report_request(user=staff, start=date(2025, 1, 1), end=date(2025, 1, 2))
-    services.report_generate(report_id=report.pk)
-    first = Report.objects.get(pk=report.pk).file
-    Report.objects.filter(pk=report.pk).update(status=Report.Status.FAILED)  # as a job cut off midway leaves it
-
-    services.report_generate(report_id=report.pk)
-
-    second = Report.objects.get(pk=report.pk).file
-    assert second != first
-    assert s3_storage.keys() == [second]
-    assert default_storage.open(second, "rb").read().startswith(b"day,product_id")

@@ -24,10 +24,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
-from django.db.models import Max, Model
+from django.db.models import F, Max, Model
 from django.utils import timezone
 
-from apps.orders.models import Order, OrderItem
+from apps.orders.models import DailySalesDay, Order, OrderItem
 from apps.products.models import Category, Product
 from apps.users.models import User
 
@@ -85,6 +85,8 @@ class Command(BaseCommand):
             )
             self._timed(f"orders_order: {orders:,} rows", lambda: writer(Order, order_rows))
             self._timed(f"orders_orderitem: {len(item_rows):,} rows", lambda: writer(OrderItem, item_rows))
+            # The new orders fall on days that may already be rolled up: those rollups are stale now.
+            DailySalesDay.objects.update(version=F("version") + 1)
             if on_postgresql:
                 self._timed("foreign keys and indexes of orders rebuilt", lambda: _rebuild(rebuilt))
                 self._timed("sequences reset and tables analyzed", _reset_sequences_and_analyze)
