@@ -39,9 +39,11 @@ class JobLog(AdminMiddleware):
         fields = {"status": status, "message_data": message.encode(), "updated_at": timezone.now()}
         if Task.tasks.filter(id=message.message_id).exclude(status__in=[Task.STATUS_RUNNING, Task.STATUS_DONE]).update(**fields):
             return
-        Task.tasks.get_or_create(
-            id=message.message_id,
-            defaults={**fields, "actor_name": message.actor_name, "queue_name": message.queue_name},
+        # One INSERT, not get_or_create's SELECT then INSERT: this runs on the request path for every
+        # new job. A row a worker wrote meanwhile wins (it is further along than "enqueued").
+        Task.tasks.bulk_create(
+            [Task(id=message.message_id, actor_name=message.actor_name, queue_name=message.queue_name, **fields)],
+            ignore_conflicts=True,
         )
 
 

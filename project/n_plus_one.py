@@ -10,10 +10,9 @@ lazy loads of related objects (a list_display column without list_select_related
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from zeal import zeal_context, zeal_ignore
 
@@ -22,24 +21,14 @@ ADMIN_ALLOWLIST = [{"model": "*", "field": "get()"}]
 
 
 class NPlusOneGuardMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]) -> None:
+    # Sync only, like the middlewares after it (response cache, read-your-writes): under ASGI
+    # Django runs the whole chain in a thread, so an async path here would never be taken.
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.is_async:
-            return self._acall(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         with zeal_context(), _allowed(request):
             return self.get_response(request)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        with zeal_context(), _allowed(request):
-            return await self.get_response(request)
 
 
 def _allowed(request: HttpRequest) -> AbstractContextManager[None]:

@@ -17,13 +17,12 @@ when SERVER_TIMING is on, so when off none of this runs, not even the signal rec
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from cacheops.signals import cache_read
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
@@ -94,29 +93,17 @@ def _measuring() -> Iterator[RequestCost]:
 
 
 class ServerTimingMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]) -> None:
+    # Sync only, like the middlewares after it (response cache, read-your-writes): under ASGI
+    # Django runs the whole chain in a thread, so an async path here would never be taken.
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
         # Connected here, not in ready(): with SERVER_TIMING off no receiver costs a cache read anything.
         cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.is_async:
-            return self._acall(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
         with _measuring() as cost:
             response = self.get_response(request)
-        return self._with_header(request, response, cost, time.perf_counter() - start)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        start = time.perf_counter()
-        with _measuring() as cost:
-            response = await self.get_response(request)
         return self._with_header(request, response, cost, time.perf_counter() - start)
 
     @staticmethod

@@ -9,6 +9,21 @@ from apps.core.models import OutboxMessage
 admin.site.unregister(Task)
 
 
+class ReadOnlyAdminMixin:
+    """For rows that change only through their app's services or jobs (orders keep stock and totals
+    right; reports and imports are written by their job): the admin shows them, and never adds,
+    edits or deletes one (a deleted report would also leave its file in storage)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Task)
 class JobAdmin(TaskAdmin):
     """django_dramatiq's own list, one query per page (the message is decoded from its row).
@@ -25,7 +40,8 @@ class JobAdmin(TaskAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    """Messages waiting for the broker to come back; relay_outbox sends them every minute."""
+    """Messages waiting for the broker to come back; relay_outbox sends them every minute.
+    Read-only, but staff may delete a message that can never be sent."""
 
     list_display = ("actor_name", "message_id", "queue_name", "attempts", "created_at")
     readonly_fields = ("message_id", "actor_name", "queue_name", "data", "attempts", "last_error", "created_at")

@@ -1,20 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.orders.models import Order, OrderItem
-
-
-class ReadOnlyAdminMixin:
-    """Orders change only through apps.orders.services, which keep stock and totals right;
-    the admin shows them and never edits, adds or deletes."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):

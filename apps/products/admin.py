@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.products.models import Category, Product, ProductImport
 
 
@@ -22,16 +23,9 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductImport)
-class ProductImportAdmin(admin.ModelAdmin):
+class ProductImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: imports are uploaded through the API and run by their job."""
 
     list_display = ("__str__", "status", "progress", "rows_processed", "created", "updated", "error_count", "created_at")
     list_select_related = ("uploaded_by",)
     list_filter = ("status",)
-    readonly_fields = [field.name for field in ProductImport._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

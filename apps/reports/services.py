@@ -33,6 +33,13 @@ ORDERS_HEADER = ["order_id", "created_at", "status", "order_total", "product_id"
 
 
 def sales_report_request(*, user: User, start: date, end: date) -> Report:
+    today = timezone.localdate()
+    if start > today:
+        raise DomainError(
+            code="invalid_range", message="start is in the future.", fields={"start": ["Must be today or earlier."]}
+        )
+    # No sales after today; and a far end (9999-12-31) would overflow the day after it in SQL.
+    end = min(end, today)
     if end < start:
         raise DomainError(
             code="invalid_range", message="end is before start.", fields={"end": ["Must be on or after start."]}
@@ -40,7 +47,7 @@ def sales_report_request(*, user: User, start: date, end: date) -> Report:
     if end - start > timedelta(days=MAX_SALES_REPORT_DAYS):
         raise DomainError(
             code="invalid_range",
-            message=f"A report covers at most {MAX_SALES_REPORT_DAYS} days.",
+            message=f"A report ends at most {MAX_SALES_REPORT_DAYS} days after its start.",
             fields={"end": [f"At most {MAX_SALES_REPORT_DAYS} days after start."]},
         )
     report = Report.objects.create(kind=Report.Kind.SALES, requested_by=user, start=start, end=end)

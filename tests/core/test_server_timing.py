@@ -162,7 +162,7 @@ def test_server_timing_is_off_by_default_in_production():
 
 @committed
 def test_the_header_reports_the_queries_of_a_request_served_through_asgi(server_timing_on, user):
-    """The async path of the middleware (ASGI), with the same count as the sync one."""
+    """Under ASGI (Django runs the sync middleware chain in a thread), the same count as under WSGI."""
     OrderItemFactory(order__user=user, product=ProductFactory())
     token = TokenFactory(user=user).key
 

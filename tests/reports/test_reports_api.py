@@ -46,6 +46,23 @@ def test_an_end_before_the_start_is_a_400_on_end(staff_client):
     assert not Report.objects.exists()
 
 
+def test_an_end_after_today_is_cut_to_today(staff_client):
+    response = staff_client.post(REPORTS_URL, {"start": "2025-01-01", "end": "9999-12-31"})
+
+    assert response.status_code == 202
+    assert Report.objects.get(pk=response.json()["id"]).end == timezone.localdate()
+
+
+def test_a_start_in_the_future_is_a_400_on_start(staff_client):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = staff_client.post(REPORTS_URL, {"start": tomorrow.isoformat(), "end": "9999-12-31"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_range"
+    assert "start" in response.json()["error"]["fields"]
+    assert not Report.objects.exists()
+
+
 @pytest.mark.parametrize("body", [{}, {"start": "yesterday", "end": "2025-01-01"}, {"start": "2025-01-01"}])
 def test_missing_or_malformed_dates_are_a_400(staff_client, body):
     response = staff_client.post(REPORTS_URL, body)
