@@ -7,16 +7,17 @@ memory stays flat whatever the number of orders.
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from apps.core.csv_files import CsvWriter
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.orders import selectors as order_selectors
@@ -27,6 +28,7 @@ from apps.users.models import User
 MAX_SALES_REPORT_DAYS = 10 * 366
 # Progress is written at most this often, so a big report does not spend its time on updates.
 PROGRESS_INTERVAL_SECONDS = 0.5
+CENTS = Decimal("0.01")
 
 SALES_HEADER = ["day", "product_id", "product_name", "orders", "units", "revenue"]
 ORDERS_HEADER = ["order_id", "created_at", "status", "order_total", "product_id", "product_name", "quantity", "unit_price"]
@@ -71,7 +73,7 @@ def report_generate(*, report_id: int) -> None:
     try:
         with tempfile.TemporaryFile() as scratch:
             text = io.TextIOWrapper(scratch, encoding="utf-8", newline="")
-            writer = csv.writer(text)
+            writer = CsvWriter(text)
             if report.kind == Report.Kind.SALES:
                 rows = _write_sales(report, writer)
             else:
@@ -87,19 +89,19 @@ def report_generate(*, report_id: int) -> None:
     _set(report, status=Report.Status.DONE, progress=100, file=name, rows=rows, finished_at=timezone.now())
 
 
-def _write_sales(report: Report, writer: csv.writer) -> int:
+def _write_sales(report: Report, writer: CsvWriter) -> int:
     writer.writerow(SALES_HEADER)
     total_days = (report.end - report.start).days + 1
     progress = _Progress(report, total=total_days)
     rows = 0
     for row in order_selectors.daily_sales(start=report.start, end=report.end):
-        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, f"{row.revenue:.2f}"])
+        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, row.revenue.quantize(CENTS)])
         rows += 1
         progress.at((row.day - report.start).days)
     return rows
 
 
-def _write_orders(report: Report, writer: csv.writer) -> int:
+def _write_orders(report: Report, writer: CsvWriter) -> int:
     writer.writerow(ORDERS_HEADER)
     rows = 0
     for order_id, created_at, status, total, product_id, product_name, quantity, unit_price in (

