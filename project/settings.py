@@ -490,8 +490,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A password-reset link in "Not Found: /..." is logged redacted (runserver's request lines are not).
+    "filters": {"redact_urls": {"()": "project.log_redaction.RedactUrls"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # The scheduler renews its lock every few seconds and would log each run at INFO.
-    "loggers": {"apscheduler": {"level": "WARNING"}},
+    "loggers": {
+        # The scheduler renews its lock every few seconds and would log each run at INFO.
+        "apscheduler": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_urls"]},
+    },
 }
