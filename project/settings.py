@@ -468,6 +468,11 @@ if MEDIA_S3_BUCKET:
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Finished reports, exports and product imports are deleted, rows and files, after this many days
+# (a daily job, project/tasks.py).
+MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
+if MEDIA_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"MEDIA_RETENTION_DAYS must be 1 or more, not {MEDIA_RETENTION_DAYS}")
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

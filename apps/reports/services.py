@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.files import File
@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.core.csv_files import CsvWriter
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
+from apps.core.services import rows_with_files_delete
 from apps.orders import selectors as order_selectors
 from apps.reports import actors
 from apps.reports.models import Report
@@ -82,6 +83,14 @@ def _report_request(*, kind: Report.Kind, user: User, start: date | None = None,
         report = Report.objects.create(kind=kind, requested_by=user, start=start, end=end)
         send_on_commit(actors.generate_report, report_id=report.pk)
     return report, True
+
+
+def reports_expire(*, older_than: datetime) -> int:
+    """Delete finished (done or failed) reports and exports requested before ``older_than``, with
+    their files; returns how many. Unfinished ones are left to their job."""
+    return rows_with_files_delete(
+        rows=Report.objects.filter(created_at__lt=older_than, status__in=[Report.Status.DONE, Report.Status.FAILED])
+    )
 
 
 def report_generate(*, report_id: int) -> None:
