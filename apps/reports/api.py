@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from apps.core.api import validated_input
 from apps.core.errors import DomainError
-from apps.core.schema import error_responses
+from apps.core.schema import RETRY_AFTER, error_responses
 from apps.reports import selectors, services
 from apps.reports.models import Report
 from apps.reports.serializers import ReportOutputSerializer, SalesReportInputSerializer
@@ -47,6 +47,7 @@ class SalesReportsApi(APIView):
     @extend_schema(
         request=SalesReportInputSerializer,
         responses={202: QUEUED, 200: UNFINISHED, **error_responses(400, 401, 403, 429)},
+        parameters=[RETRY_AFTER],
     )
     def post(self, request: Request) -> Response:
         data = validated_input(SalesReportInputSerializer, request)
@@ -77,7 +78,9 @@ class OrdersExportsApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReportRequestThrottle]
 
-    @extend_schema(request=None, responses={202: QUEUED, 200: UNFINISHED, **error_responses(401, 429)})
+    @extend_schema(
+        request=None, responses={202: QUEUED, 200: UNFINISHED, **error_responses(401, 429)}, parameters=[RETRY_AFTER]
+    )
     def post(self, request: Request) -> Response:
         report, is_new = services.orders_export_request(user=request.user)
         return _requested(report, request, is_new=is_new)
