@@ -30,7 +30,7 @@ from apps.reports.serializers import ReportOutputSerializer, SalesReportInputSer
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file (text/csv)")
 QUEUED = OpenApiResponse(ReportOutputSerializer, description="Queued: a job writes the file")
 UNFINISHED = OpenApiResponse(
-    ReportOutputSerializer, description="The caller's same request is still pending or running: that one, nothing queued"
+    ReportOutputSerializer, description="The caller's same request, still pending or running; nothing queued"
 )
 
 

@@ -67,7 +67,9 @@ def orders_export_request(*, user: User) -> tuple[Report, bool]:
     return _report_request(kind=Report.Kind.ORDERS, user=user)
 
 
-def _report_request(*, kind: Report.Kind, user: User, start: date | None = None, end: date | None = None) -> tuple[Report, bool]:
+def _report_request(
+    *, kind: Report.Kind, user: User, start: date | None = None, end: date | None = None
+) -> tuple[Report, bool]:
     """The caller's unfinished report of the same kind and range if there is one, else a new one
     and its job: a client that repeats a request (or a script that loops) queues one file."""
     with transaction.atomic():
