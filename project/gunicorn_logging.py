@@ -2,7 +2,8 @@
 
 A format string (`access_log_format`) cannot make JSON: gunicorn substitutes the URL, the
 user agent and the referer as they came, so a quote or a backslash in any of them breaks the
-line. Here every value goes through `json.dumps`, which escapes whatever the client sent.
+line. Here every value goes through `json.dumps`, which escapes whatever the client sent; and
+the URL and referer go through `redact_url`, so no password-reset or other secret link is kept.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import traceback
 from typing import Any
 
 from gunicorn import glogging
+
+from project.log_redaction import redact_url
 
 
 def access_record(*, resp: Any, req: Any, environ: dict[str, Any], request_time: datetime.timedelta) -> dict[str, Any]:
@@ -32,15 +35,19 @@ def access_record(*, resp: Any, req: Any, environ: dict[str, Any], request_time:
         "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
         "method": environ.get("REQUEST_METHOD"),
         # RAW_URI is the path and query string exactly as requested, before any decoding.
-        "uri": environ.get("RAW_URI"),
+        "uri": _redacted(environ.get("RAW_URI")),
         "protocol": environ.get("SERVER_PROTOCOL"),
         "status": status,
         "bytes": getattr(resp, "sent", None),
         "duration_ms": round(request_time.total_seconds() * 1000, 3),
-        "referer": environ.get("HTTP_REFERER"),
+        "referer": _redacted(environ.get("HTTP_REFERER")),
         "user_agent": environ.get("HTTP_USER_AGENT"),
         "pid": os.getpid(),
     }
+
+
+def _redacted(url: str | None) -> str | None:
+    return None if url is None else redact_url(url)
 
 
 class JsonAccessLogger(glogging.Logger):

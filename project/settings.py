@@ -377,7 +377,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": env.str("AUTH_THROTTLE_RATE", default="20/min"),
+        # Sales reports and orders exports requested, per user (apps/reports/api.py).
+        "report_requests": env.str("REPORT_REQUEST_THROTTLE_RATE", default="30/hour"),
+    },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -464,6 +468,11 @@ if MEDIA_S3_BUCKET:
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Finished reports, exports and product imports are deleted, rows and files, after this many days
+# (a daily job, project/tasks.py).
+MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
+if MEDIA_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"MEDIA_RETENTION_DAYS must be 1 or more, not {MEDIA_RETENTION_DAYS}")
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -490,8 +499,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A password-reset link in "Not Found: /..." is logged redacted (runserver's request lines are not).
+    "filters": {"redact_urls": {"()": "project.log_redaction.RedactUrls"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # The scheduler renews its lock every few seconds and would log each run at INFO.
-    "loggers": {"apscheduler": {"level": "WARNING"}},
+    "loggers": {
+        # The scheduler renews its lock every few seconds and would log each run at INFO.
+        "apscheduler": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_urls"]},
+    },
 }

@@ -10,6 +10,8 @@ from dramatiq_crontab import cron
 
 from apps.core.actors import prune_job_log, relay_outbox
 from apps.orders.actors import refresh_daily_sales
+from apps.products.actors import expire_product_imports
+from apps.reports.actors import expire_reports
 
 # Messages kept while the broker was unreachable (apps.core.jobs.send_on_commit).
 cron("* * * * *")(relay_outbox)
@@ -17,3 +19,6 @@ cron("* * * * *")(relay_outbox)
 cron("15 * * * *")(refresh_daily_sales)
 # The admin's job log keeps JOB_LOG_MAX_AGE seconds of history.
 cron("30 3 * * *")(prune_job_log)
+# Reports, exports and uploaded imports (rows and files) are kept MEDIA_RETENTION_DAYS days.
+cron("45 3 * * *")(expire_reports)
+cron("50 3 * * *")(expire_product_imports)

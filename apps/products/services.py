@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from cacheops import invalidate_model, invalidate_obj
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
+from apps.core.services import rows_with_files_delete
 from apps.products import actors, csv_import
 from apps.products.csv_import import CsvRow, ProductRow
 from apps.products.models import Category, Product, ProductImport
@@ -215,6 +217,16 @@ def product_import_request(*, user: User, upload: UploadedFile) -> tuple[Product
         return ProductImport.objects.get(sha256=sha256), False
     send_on_commit(actors.run_product_import, import_id=product_import.pk)
     return product_import, True
+
+
+def product_imports_expire(*, older_than: datetime) -> int:
+    """Delete finished (done or failed) imports uploaded before ``older_than``, with their uploaded
+    files; returns how many. The products they made stay. Unfinished ones are left to their job."""
+    return rows_with_files_delete(
+        rows=ProductImport.objects.filter(
+            created_at__lt=older_than, status__in=[ProductImport.Status.DONE, ProductImport.Status.FAILED]
+        )
+    )
 
 
 def product_import_run(*, import_id: int) -> None:

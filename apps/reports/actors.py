@@ -1,6 +1,10 @@
 """Jobs about reports. Actors load by id and call a service; nothing else."""
 
+from datetime import timedelta
+
 import dramatiq
+from django.conf import settings
+from django.utils import timezone
 
 from apps.reports import services
 
@@ -8,3 +12,9 @@ from apps.reports import services
 @dramatiq.actor(max_retries=3, min_backoff=10_000, max_backoff=300_000, time_limit=30 * 60_000)
 def generate_report(*, report_id: int) -> None:
     services.report_generate(report_id=report_id)
+
+
+@dramatiq.actor(max_retries=3, time_limit=30 * 60_000)
+def expire_reports() -> None:
+    """Scheduled daily (project/tasks.py): files older than MEDIA_RETENTION_DAYS go."""
+    services.reports_expire(older_than=timezone.now() - timedelta(days=settings.MEDIA_RETENTION_DAYS))

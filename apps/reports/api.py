@@ -1,4 +1,9 @@
-"""Reports over HTTP: request one (202, a job makes it), poll its status, download its file."""
+"""Reports over HTTP: request one (202, a job makes it), poll its status, download its file.
+
+A request while the caller's same report is still unfinished answers 200 with that one, and
+requests are throttled per user (REPORT_REQUEST_THROTTLE_RATE): exports cannot be queued by the
+thousand.
+"""
 
 from __future__ import annotations
 
@@ -12,29 +17,42 @@ from rest_framework import status
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api import validated_input
 from apps.core.errors import DomainError
-from apps.core.schema import error_responses
+from apps.core.schema import RETRY_AFTER, error_responses
 from apps.reports import selectors, services
 from apps.reports.models import Report
 from apps.reports.serializers import ReportOutputSerializer, SalesReportInputSerializer
 
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file (text/csv)")
+QUEUED = OpenApiResponse(ReportOutputSerializer, description="Queued: a job writes the file")
+UNFINISHED = OpenApiResponse(
+    ReportOutputSerializer, description="The caller's same request, still pending or running; nothing queued"
+)
+
+
+class ReportRequestThrottle(UserRateThrottle):
+    """Report and export requests per user; over the rate: 429 with Retry-After."""
+
+    scope = "report_requests"
 
 
 class SalesReportsApi(APIView):
     permission_classes = [IsAdminUser]
+    throttle_classes = [ReportRequestThrottle]
 
     @extend_schema(
         request=SalesReportInputSerializer,
-        responses={202: ReportOutputSerializer, **error_responses(400, 401, 403)},
+        responses={202: QUEUED, 200: UNFINISHED, **error_responses(400, 401, 403, 429)},
+        parameters=[RETRY_AFTER],
     )
     def post(self, request: Request) -> Response:
         data = validated_input(SalesReportInputSerializer, request)
-        report = services.sales_report_request(user=request.user, **data)
-        return Response(_out(report, request), status=status.HTTP_202_ACCEPTED)
+        report, is_new = services.sales_report_request(user=request.user, **data)
+        return _requested(report, request, is_new=is_new)
 
 
 class SalesReportApi(APIView):
@@ -58,11 +76,14 @@ class SalesReportDownloadApi(APIView):
 
 class OrdersExportsApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ReportRequestThrottle]
 
-    @extend_schema(request=None, responses={202: ReportOutputSerializer, **error_responses(401)})
+    @extend_schema(
+        request=None, responses={202: QUEUED, 200: UNFINISHED, **error_responses(401, 429)}, parameters=[RETRY_AFTER]
+    )
     def post(self, request: Request) -> Response:
-        report = services.orders_export_request(user=request.user)
-        return Response(_out(report, request), status=status.HTTP_202_ACCEPTED)
+        report, is_new = services.orders_export_request(user=request.user)
+        return _requested(report, request, is_new=is_new)
 
 
 class OrdersExportApi(APIView):
@@ -86,6 +107,10 @@ class OrdersExportDownloadApi(APIView):
 
 def _out(report: Report, request: Request) -> dict:
     return ReportOutputSerializer(report, context={"request": request}).data
+
+
+def _requested(report: Report, request: Request, *, is_new: bool) -> Response:
+    return Response(_out(report, request), status=status.HTTP_202_ACCEPTED if is_new else status.HTTP_200_OK)
 
 
 def _download(report: Report) -> FileResponse:

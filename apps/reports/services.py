@@ -1,4 +1,5 @@
-"""Writes of reports: requesting one (the job is sent on commit) and generating its CSV file.
+"""Writes of reports: requesting one (the job is sent on commit), generating its CSV file, and
+deleting old ones with their files.
 
 A file is written row by row to a temporary file on local disk, from rows that the database
 aggregates and streams (apps.orders.selectors), then handed to default_storage in chunks:
@@ -7,18 +8,21 @@ memory stays flat whatever the number of orders.
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 
+from apps.core.csv_files import CsvWriter
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
+from apps.core.services import rows_with_files_delete
 from apps.orders import selectors as order_selectors
 from apps.reports import actors
 from apps.reports.models import Report
@@ -27,12 +31,17 @@ from apps.users.models import User
 MAX_SALES_REPORT_DAYS = 10 * 366
 # Progress is written at most this often, so a big report does not spend its time on updates.
 PROGRESS_INTERVAL_SECONDS = 0.5
+CENTS = Decimal("0.01")
+# An unfinished report this old is taken for lost (its job gets 4 tries of at most 30 min each,
+# actors.generate_report): it no longer stands in for a new request.
+UNFINISHED_REPORT_MAX_AGE = timedelta(hours=3)
 
 SALES_HEADER = ["day", "product_id", "product_name", "orders", "units", "revenue"]
 ORDERS_HEADER = ["order_id", "created_at", "status", "order_total", "product_id", "product_name", "quantity", "unit_price"]
 
 
-def sales_report_request(*, user: User, start: date, end: date) -> Report:
+def sales_report_request(*, user: User, start: date, end: date) -> tuple[Report, bool]:
+    """Returns (report, is_new): the same range asked again while its report is unfinished gets that one."""
     today = timezone.localdate()
     if start > today:
         raise DomainError(
@@ -50,15 +59,40 @@ def sales_report_request(*, user: User, start: date, end: date) -> Report:
             message=f"A report ends at most {MAX_SALES_REPORT_DAYS} days after its start.",
             fields={"end": [f"At most {MAX_SALES_REPORT_DAYS} days after start."]},
         )
-    report = Report.objects.create(kind=Report.Kind.SALES, requested_by=user, start=start, end=end)
-    send_on_commit(actors.generate_report, report_id=report.pk)
-    return report
+    return _report_request(kind=Report.Kind.SALES, user=user, start=start, end=end)
 
 
-def orders_export_request(*, user: User) -> Report:
-    report = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=user)
-    send_on_commit(actors.generate_report, report_id=report.pk)
-    return report
+def orders_export_request(*, user: User) -> tuple[Report, bool]:
+    """Returns (export, is_new): a user whose export is still pending or running gets that one."""
+    return _report_request(kind=Report.Kind.ORDERS, user=user)
+
+
+def _report_request(
+    *, kind: Report.Kind, user: User, start: date | None = None, end: date | None = None
+) -> tuple[Report, bool]:
+    """The caller's unfinished report of the same kind and range if there is one, else a new one
+    and its job: a client that repeats a request (or a script that loops) queues one file."""
+    with transaction.atomic():
+        # The user's row is the lock: two requests at once cannot both find nothing and both create.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        unfinished = Report.objects.filter(
+            kind=kind, requested_by=user, start=start, end=end,
+            status__in=[Report.Status.PENDING, Report.Status.RUNNING],
+            created_at__gte=timezone.now() - UNFINISHED_REPORT_MAX_AGE,
+        ).first()
+        if unfinished is not None:
+            return unfinished, False
+        report = Report.objects.create(kind=kind, requested_by=user, start=start, end=end)
+        send_on_commit(actors.generate_report, report_id=report.pk)
+    return report, True
+
+
+def reports_expire(*, older_than: datetime) -> int:
+    """Delete finished (done or failed) reports and exports requested before ``older_than``, with
+    their files; returns how many. Unfinished ones are left to their job."""
+    return rows_with_files_delete(
+        rows=Report.objects.filter(created_at__lt=older_than, status__in=[Report.Status.DONE, Report.Status.FAILED])
+    )
 
 
 def report_generate(*, report_id: int) -> None:
@@ -71,7 +105,7 @@ def report_generate(*, report_id: int) -> None:
     try:
         with tempfile.TemporaryFile() as scratch:
             text = io.TextIOWrapper(scratch, encoding="utf-8", newline="")
-            writer = csv.writer(text)
+            writer = CsvWriter(text)
             if report.kind == Report.Kind.SALES:
                 rows = _write_sales(report, writer)
             else:
@@ -87,19 +121,19 @@ def report_generate(*, report_id: int) -> None:
     _set(report, status=Report.Status.DONE, progress=100, file=name, rows=rows, finished_at=timezone.now())
 
 
-def _write_sales(report: Report, writer: csv.writer) -> int:
+def _write_sales(report: Report, writer: CsvWriter) -> int:
     writer.writerow(SALES_HEADER)
     total_days = (report.end - report.start).days + 1
     progress = _Progress(report, total=total_days)
     rows = 0
     for row in order_selectors.daily_sales(start=report.start, end=report.end):
-        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, f"{row.revenue:.2f}"])
+        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, row.revenue.quantize(CENTS)])
         rows += 1
         progress.at((row.day - report.start).days)
     return rows
 
 
-def _write_orders(report: Report, writer: csv.writer) -> int:
+def _write_orders(report: Report, writer: CsvWriter) -> int:
     writer.writerow(ORDERS_HEADER)
     rows = 0
     for order_id, created_at, status, total, product_id, product_name, quantity, unit_price in (

@@ -60,6 +60,22 @@ def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_bac
     assert {"uri": "/no-such-page", "status": 404, "user_agent": nasty}.items() <= records[-1].items()
 
 
+def test_the_access_log_keeps_no_reset_link_verification_link_or_secret_query_parameter(tmp_path):
+    access_log = tmp_path / "access.log"
+    reset_link = "http://127.0.0.1/password-reset/MQ/cf1b2a-0123456789abcdef/"
+    with gunicorn_with_the_shipped_config(tmp_path / "var", access_log=access_log) as port:
+        http_status(port, "/password-reset/MQ/cf1b2a-0123456789abcdef/")
+        http_status(port, "/verify-email/InVzZXIi:1tX:secret/")
+        http_status(port, "/healthz?token=secret-token&page=2", headers={"Referer": reset_link})
+
+    records = [json.loads(line) for line in access_log.read_text().splitlines()]
+    assert [record["uri"] for record in records[-3:]] == [
+        "/password-reset/MQ/[REDACTED]/", "/verify-email/[REDACTED]/", "/healthz?token=[REDACTED]&page=2",
+    ]
+    assert records[-1]["referer"] == "http://127.0.0.1/password-reset/MQ/[REDACTED]/"
+    assert "cf1b2a" not in access_log.read_text() and "secret" not in access_log.read_text()
+
+
 def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(tmp_path):
     var_dir = tmp_path / "var"
     with gunicorn_with_the_shipped_config(var_dir) as first, gunicorn_with_the_shipped_config(var_dir) as second:

@@ -72,3 +72,11 @@ def test_swagger_ui_is_served(api_client):
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/exports/", "/api/v1/reports/"])
+def test_schema_documents_the_unfinished_report_returned_and_the_429_with_retry_after(schema, path):
+    responses = schema["paths"][path]["post"]["responses"]
+
+    assert {"200", "202", "429"} <= set(responses)
+    assert "Retry-After" in responses["429"]["headers"]

@@ -3,13 +3,17 @@ by one while the good ones are saved; the same file again imports nothing; junk 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from zeal import zeal_ignore
 
-from apps.products import services
+from apps.products import actors, services
 from apps.products.models import Product, ProductImport
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -130,3 +134,25 @@ def test_an_unknown_import_is_a_404_in_the_error_shape(staff_client):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_daily_job_deletes_finished_imports_older_than_media_retention_days_and_their_files(settings, tmp_path):
+    settings.MEDIA_ROOT, settings.MEDIA_RETENTION_DAYS = tmp_path, 30
+    imports = {
+        (status, days_old): ProductImport.objects.create(
+            sha256=f"{status}-{days_old}", status=status,
+            file=default_storage.save(f"imports/products-{status}-{days_old}.csv", ContentFile(HEADER.encode())),
+        )
+        for status in ("done", "failed", "pending", "running")
+        for days_old in (31, 29)
+    }
+    for (_, days_old), product_import in imports.items():
+        ProductImport.objects.filter(pk=product_import.pk).update(created_at=timezone.now() - timedelta(days=days_old))
+
+    actors.expire_product_imports()  # what the scheduler sends daily
+
+    expired = {imports["done", 31], imports["failed", 31]}
+    assert set(ProductImport.objects.all()) == set(imports.values()) - expired
+    assert {product_import.file for product_import in imports.values() if default_storage.exists(product_import.file)} == {
+        product_import.file for product_import in set(imports.values()) - expired
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dramatiq
@@ -59,3 +59,22 @@ def test_an_orders_export_is_written_to_the_bucket_and_downloaded_by_its_owner(s
     assert s3_storage.keys() == [Report.objects.get(pk=export_id).file]
     rows = _csv(user_client.get(f"/api/v1/orders/exports/{export_id}/download/"))
     assert [(row[5], row[6]) for row in rows[1:]] == [("Desk lamp", "3")]
+
+
+@pytest.mark.django_db
+def test_expired_exports_are_deleted_from_the_bucket_with_their_rows_and_recent_ones_kept(s3_storage, user, user_client):
+    OrderItemFactory(order=OrderFactory(user=user))
+    ids = []
+    for days_old in (40, 2):
+        export_id = user_client.post("/api/v1/orders/exports/").json()["id"]
+        services.report_generate(report_id=export_id)
+        Report.objects.filter(pk=export_id).update(created_at=timezone.now() - timedelta(days=days_old))
+        ids.append(export_id)
+    expired, recent = Report.objects.order_by("pk").filter(pk__in=ids)
+    assert sorted(s3_storage.keys()) == sorted([expired.file, recent.file])
+
+    deleted = services.reports_expire(older_than=timezone.now() - timedelta(days=30))
+
+    assert deleted == 1
+    assert list(Report.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert s3_storage.keys() == [recent.file]
