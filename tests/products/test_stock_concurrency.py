@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 
 from apps.core.errors import DomainError
 from apps.orders.services import OrderLine, order_create
-from apps.products.models import Product
+from apps.products.models import Product, StockAdjustment
+from apps.products.services import stock_adjust
 from tests.factories import ProductFactory, StaffFactory, TokenFactory, UserFactory
 from tests.threads import race
 
@@ -55,3 +56,47 @@ def test_price_patches_racing_orders_lose_no_decrement(postgres):
 
     assert outcomes == {"ordered": BUYERS, "patched [200]": EDITORS}
     assert Product.objects.get(pk=product.pk).stock == STOCK - BUYERS * ROUNDS
+
+
+def test_stock_adjustments_racing_orders_lose_no_unit(postgres):
+    product = ProductFactory(stock=STOCK)
+    staff = StaffFactory()
+    buys = [_buy(buyer, product) for buyer in UserFactory.create_batch(BUYERS)]
+
+    def adjust() -> str:
+        for _ in range(ROUNDS):
+            stock_adjust(product_id=product.pk, delta=2, reason="Delivery", user=staff)
+        return "adjusted"
+
+    outcomes = race([attempt for pair in zip(buys, [adjust] * EDITORS) for attempt in pair])
+
+    assert outcomes == {"ordered": BUYERS, "adjusted": EDITORS}
+    assert Product.objects.get(pk=product.pk).stock == STOCK + 2 * EDITORS * ROUNDS - BUYERS * ROUNDS
+    assert StockAdjustment.objects.filter(product=product).count() == EDITORS * ROUNDS
+
+
+def test_stock_patches_with_if_match_racing_orders_lose_no_decrement(postgres):
+    product = ProductFactory(stock=STOCK)
+    token = TokenFactory(user=StaffFactory()).key
+    buys = [_buy(buyer, product) for buyer in UserFactory.create_batch(BUYERS)]
+    restocked: list[int] = []
+
+    def restock() -> str:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        statuses = set()
+        for _ in range(ROUNDS):
+            read = client.get(f"/api/v1/products/{product.pk}/")
+            response = client.patch(
+                f"/api/v1/products/{product.pk}/", {"stock": read.json()["stock"] + 10}, HTTP_IF_MATCH=read["ETag"]
+            )
+            statuses.add(response.status_code)
+            if response.status_code == 200:
+                restocked.append(10)
+        return "restocked" if statuses <= {200, 412} else f"answered {sorted(statuses)}"
+
+    outcomes = race([attempt for pair in zip(buys, [restock] * EDITORS) for attempt in pair])
+
+    # A PATCH whose read an order overtook is refused (412): the client reads again, nothing is lost.
+    assert outcomes == {"ordered": BUYERS, "restocked": EDITORS}
+    assert Product.objects.get(pk=product.pk).stock == STOCK + sum(restocked) - BUYERS * ROUNDS
