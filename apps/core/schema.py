@@ -26,6 +26,8 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict with the current state",
+    412: "Precondition failed: the resource changed since the ETag in If-Match was read",
+    428: "Precondition required: this write needs If-Match",
     429: "Too many requests",
 }
 

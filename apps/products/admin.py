@@ -1,7 +1,22 @@
-from django.contrib import admin
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from apps.core.admin import ReadOnlyAdminMixin
-from apps.products.models import Category, Product, ProductImport
+from apps.core.errors import DomainError
+from apps.core.forms import form_add_domain_error
+from apps.products import selectors, services
+from apps.products.models import Category, Product, ProductImport, StockAdjustment
+
+ADJUSTMENTS_SHOWN = 20
 
 
 @admin.register(Category)
@@ -20,6 +35,69 @@ class ProductAdmin(admin.ModelAdmin):
     autocomplete_fields = ("category",)
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
+        # A stock typed over what the form showed would undo the orders placed meanwhile: an
+        # existing product's stock changes by adjustment only (the "Adjust stock" page).
+        return (*self.readonly_fields, "stock") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The row locked and only the fields edited written, never the whole row the form read.
+        services.product_update(product=obj, **{name: form.cleaned_data[name] for name in form.changed_data})
+
+    def get_urls(self) -> list[URLPattern]:
+        adjust = path(
+            "<path:object_id>/adjust-stock/",
+            self.admin_site.admin_view(self.adjust_stock_view),
+            name="products_product_adjust_stock",
+        )
+        return [adjust, *super().get_urls()]
+
+    def adjust_stock_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        product = self.get_object(request, object_id)
+        if product is None:
+            raise Http404(f"No product with id {object_id}.")
+        if not request.user.has_perm("products.add_stockadjustment"):
+            raise PermissionDenied
+        form = StockAdjustmentForm(request.POST or None)
+        if form.is_valid():
+            try:
+                adjustment = services.stock_adjust(product_id=product.pk, user=request.user, **form.cleaned_data)
+            except DomainError as error:
+                form_add_domain_error(form=form, error=error)
+            else:
+                self.message_user(
+                    request, f"Stock of '{product}' changed by {adjustment.delta:+d}: now {adjustment.stock_after}.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:products_product_change", args=[product.pk]))
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust the stock of {product}",
+            "opts": self.opts,
+            "original": product,
+            "form": form,
+            "adjustments": selectors.stock_adjustments(product_id=product.pk)[:ADJUSTMENTS_SHOWN],
+        }
+        return TemplateResponse(request, "admin/products/product/adjust_stock.html", context)
+
+
+class StockAdjustmentForm(forms.Form):
+    delta = forms.IntegerField(help_text="Units to add (e.g. 12) or remove (e.g. -3).")
+    reason = forms.CharField(max_length=StockAdjustment._meta.get_field("reason").max_length)
+
+
+@admin.register(StockAdjustment)
+class StockAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: adjustments are made on a product's "Adjust stock" page (or through the API) and kept."""
+
+    list_display = ("created_at", "product", "delta", "stock_after", "reason", "user")
+    list_select_related = ("product", "user")
+    list_filter = ("created_at",)
+    search_fields = ("product__name", "product__slug", "reason")
 
 
 @admin.register(ProductImport)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.utils.http import parse_etags, quote_etag
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -24,9 +28,24 @@ from apps.products.serializers import (
     ProductDetailOutputSerializer,
     ProductInputSerializer,
     ProductListOutputSerializer,
+    StockAdjustmentInputSerializer,
+    StockAdjustmentOutputSerializer,
 )
 
 WRITE_ERRORS = error_responses(400, 401, 403)
+
+PRODUCT_ETAG = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, response=[200],
+    description="The product's version; send it back in If-Match to change its stock.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER,
+    description=(
+        "The ETag of the product as you read it. If the product has changed since, nothing is written (412). "
+        "Required (428 without) when the body sets `stock` to a new value: a blind write would undo the orders "
+        "placed since you read it. To add or remove units, POST to stock-adjustments/ instead."
+    ),
+)
 
 
 @extend_schema_view(
@@ -72,11 +91,14 @@ class CategoryViewSet(viewsets.GenericViewSet):
 
 @extend_schema_view(
     list=extend_schema(responses={200: ProductListOutputSerializer(many=True), **error_responses(400, 404)}),
-    retrieve=extend_schema(responses={200: ProductDetailOutputSerializer, **error_responses(404)}),
+    retrieve=extend_schema(
+        parameters=[PRODUCT_ETAG], responses={200: ProductDetailOutputSerializer, **error_responses(404)}
+    ),
     create=extend_schema(request=ProductInputSerializer, responses={201: ProductDetailOutputSerializer, **WRITE_ERRORS}),
     partial_update=extend_schema(
         request=ProductInputSerializer,
-        responses={200: ProductDetailOutputSerializer, **WRITE_ERRORS, **error_responses(404)},
+        parameters=[IF_MATCH, PRODUCT_ETAG],
+        responses={200: ProductDetailOutputSerializer, **WRITE_ERRORS, **error_responses(404, 412, 428)},
     ),
     destroy=extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)}),
 )
@@ -96,7 +118,8 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProductListOutputSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ProductDetailOutputSerializer(self._product(pk)).data)
+        product = self._product(pk)
+        return Response(ProductDetailOutputSerializer(product).data, headers=_etag_header(product))
 
     def create(self, request: Request) -> Response:
         product = services.product_create(**validated_input(ProductInputSerializer, request))
@@ -106,16 +129,44 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = self._product(pk)
         serializer = ProductInputSerializer(product, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        product = services.product_update(product=product, **serializer.validated_data)
-        return Response(ProductDetailOutputSerializer(product).data)
+        product = services.product_update(
+            product=product, expected_versions=_if_match(request), **serializer.validated_data
+        )
+        return Response(ProductDetailOutputSerializer(product).data, headers=_etag_header(product))
 
     def destroy(self, request: Request, pk: str) -> Response:
         services.product_delete(product=self._product(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        request=StockAdjustmentInputSerializer,
+        responses={201: StockAdjustmentOutputSerializer, **WRITE_ERRORS, **error_responses(404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="stock-adjustments")
+    def stock_adjustments(self, request: Request, pk: str) -> Response:
+        """Staff add (positive delta) or remove (negative) units, with a reason; ``stock_after`` is the new stock.
+        A removal below 0 is a 409."""
+        product = self._product(pk)
+        data = validated_input(StockAdjustmentInputSerializer, request)
+        adjustment = services.stock_adjust(product_id=product.pk, user=request.user, **data)
+        return Response(StockAdjustmentOutputSerializer(adjustment).data, status=status.HTTP_201_CREATED)
+
     def _product(self, pk: str) -> Product:
         # Staff can see and edit products taken off sale; everyone else gets a 404 for them.
         return selectors.product_detail(product_id=int(pk), include_inactive=self.request.user.is_staff)
+
+
+def _etag_header(product: Product) -> dict[str, str]:
+    return {"ETag": quote_etag(selectors.product_version(product=product))}
+
+
+def _if_match(request: Request) -> Collection[str] | None:
+    """The product versions named by If-Match; None without one, or for "*", which names no version read."""
+    header = request.headers.get("If-Match")
+    if header is None or parse_etags(header) == ["*"]:
+        return None
+    # Strong comparison (RFC 9110, 13.1.1): a weak ETag never matches.
+    return {etag.strip('"') for etag in parse_etags(header) if not etag.startswith("W/")}
 
 
 class ProductImportsApi(APIView):

@@ -52,6 +52,36 @@ class Product(models.Model):
         return self.name
 
 
+# The stock column is a PostgreSQL integer.
+MAX_STOCK = 2_147_483_647
+
+
+class StockAdjustment(models.Model):
+    """A change of stock made by staff (a delivery counted in, breakage written off), with its reason.
+
+    Staff never set the stock outright from what they read: orders take stock meanwhile, and a
+    stale number written back would undo them. They add or remove units, and each change is kept.
+    """
+
+    # The record goes with its product: a product that was ordered cannot be deleted anyway.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_adjustments")
+    delta = models.IntegerField(help_text="Units added (positive) or removed (negative).")
+    reason = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    stock_after = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="products_stockadjustment_delta_not_0"),
+        ]
+        indexes = [models.Index(fields=["product", "-created_at"], name="products_adjust_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.product_id}: {self.reason}"
+
+
 class ProductImport(models.Model):
     """One uploaded product CSV and its job's progress. The file's SHA-256 is unique: uploading
     the same file again finds this row and imports nothing."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.db.models import QuerySet
 
-from apps.products.models import Category, Product, ProductImport
+from apps.products.models import Category, Product, ProductImport, StockAdjustment
 
 # Only the columns the list serializer shows: the description can be long.
 CATALOG_COLUMNS = (
@@ -32,6 +35,21 @@ def product_detail(*, product_id: int, include_inactive: bool = False) -> Produc
         products = products.filter(is_active=True)
     return products.get(pk=product_id)
 
+
+def product_version(*, product: Product) -> str:
+    """A digest of everything the product's detail shows, its category included: the API's ETag,
+    and what a write with If-Match is checked against. Every write to the product changes it."""
+    state = [
+        product.pk, product.name, product.slug, product.description, str(product.price), product.stock,
+        product.is_active, product.category_id, product.category.name, product.category.slug,
+        product.created_at.isoformat(), product.updated_at.isoformat(),
+    ]
+    return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:32]
+
+
+def stock_adjustments(*, product_id: int) -> QuerySet[StockAdjustment]:
+    """A product's stock adjustments, newest first, with who made them."""
+    return StockAdjustment.objects.filter(product_id=product_id).select_related("user")
 
 
 def product_import(*, import_id: int) -> ProductImport:

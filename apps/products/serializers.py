@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.products.models import Category, Product, ProductImport
+from apps.products.models import MAX_STOCK, Category, Product, ProductImport, StockAdjustment
 
 
 class CategoryOutputSerializer(serializers.ModelSerializer):
@@ -36,14 +36,28 @@ class ProductDetailOutputSerializer(serializers.ModelSerializer):
 
 
 class ProductInputSerializer(serializers.ModelSerializer):
-    """Validation only; the service writes. ``category`` is a category id."""
+    """Validation only; the service writes. ``category`` is a category id. In a PATCH, a ``stock``
+    different from the current one needs If-Match (see ProductViewSet.partial_update)."""
 
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    stock = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
 
     class Meta:
         model = Product
         fields = ["category", "name", "slug", "description", "price", "stock", "is_active"]
+
+
+class StockAdjustmentInputSerializer(serializers.Serializer):
+    """Units to add (positive) or remove (negative), and why."""
+
+    delta = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK)
+    reason = serializers.CharField(max_length=StockAdjustment._meta.get_field("reason").max_length)
+
+
+class StockAdjustmentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StockAdjustment
+        fields = ["id", "product", "delta", "reason", "stock_after", "created_at"]
 
 
 class ProductImportInputSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ or ``invalidate_obj()``, as the bulk functions below do; see docs/caching.md.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +24,12 @@ from django.utils import timezone
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
-from apps.products import actors, csv_import
+from apps.products import actors, csv_import, selectors
 from apps.products.csv_import import CsvRow, ProductRow
-from apps.products.models import Category, Product, ProductImport
+from apps.products.models import MAX_STOCK, Category, Product, ProductImport, StockAdjustment
 from apps.users.models import User
+
+REASON_MAX_LENGTH = StockAdjustment._meta.get_field("reason").max_length
 
 # Rows with errors kept on the import for the status endpoint; the rest are only counted.
 MAX_IMPORT_ERRORS_KEPT = 1000
@@ -38,7 +40,9 @@ def category_create(*, name: str, slug: str) -> Category:
 
 
 def category_update(*, category: Category, **changes: Any) -> Category:
-    return _update(category, changes)
+    with transaction.atomic():
+        current = Category.objects.nocache().select_for_update().get(pk=category.pk)
+        return _save_changes(current, changes)
 
 
 def category_delete(*, category: Category) -> None:
@@ -56,8 +60,34 @@ def product_create(**fields: Any) -> Product:
     return Product.objects.create(**fields)
 
 
-def product_update(*, product: Product, **changes: Any) -> Product:
-    return _update(product, changes)
+def product_update(
+    *, product: Product, expected_versions: Collection[str] | None = None, **changes: Any
+) -> Product:
+    """Write the fields of ``changes`` that differ from the product's row, and only those.
+
+    The row is locked and read again first: ``product`` may be stale, and writing it back whole
+    would undo the orders placed since it was read. ``expected_versions`` are the versions the
+    caller read (the API's If-Match): if given and none is current, nothing is written (412). A new
+    ``stock`` overwrites whatever orders took meanwhile, so it needs them (428 without); staff
+    otherwise change stock with ``stock_adjust``.
+    """
+    with transaction.atomic():
+        current = (
+            Product.objects.nocache().select_for_update(of=("self",)).select_related("category").get(pk=product.pk)
+        )
+        if expected_versions is not None and selectors.product_version(product=current) not in expected_versions:
+            raise DomainError(
+                code="precondition_failed",
+                message=f"Product {current.pk} has changed since it was read; read it again and retry with its new ETag.",
+                status=412,
+            )
+        if expected_versions is None and "stock" in changes and changes["stock"] != current.stock:
+            message = (
+                "Setting stock needs the If-Match header with the product's ETag, so that it cannot undo "
+                "orders placed since you read it; or add or remove units with POST .../stock-adjustments/."
+            )
+            raise DomainError(code="precondition_required", message=message, fields={"stock": [message]}, status=428)
+        return _save_changes(current, changes)
 
 
 def product_delete(*, product: Product) -> None:
@@ -181,10 +211,43 @@ def _require_transaction() -> None:
         raise RuntimeError("stock changes must run inside the caller's transaction.atomic()")
 
 
-def _update(instance: Category | Product, changes: Mapping[str, Any]) -> Any:
-    for field, value in changes.items():
-        setattr(instance, field, value)
-    instance.save()
+def stock_adjust(*, product_id: int, delta: int, reason: str, user: User | None) -> StockAdjustment:
+    """Add ``delta`` units (negative: remove them) to the product's stock and keep the change with
+    its reason. Adds to the locked row, so it composes with orders instead of overwriting them."""
+    reason = reason.strip()
+    if not 0 < len(reason) <= REASON_MAX_LENGTH:
+        message = f"Say why the stock changes, in at most {REASON_MAX_LENGTH} characters."
+        raise DomainError(code="invalid", message=message, fields={"reason": [message]})
+    if delta == 0:
+        raise DomainError(code="invalid", message="Add or remove at least one unit.", fields={"delta": ["Not 0."]})
+    with transaction.atomic():
+        product = Product.objects.nocache().select_for_update().get(pk=product_id)
+        if not 0 <= product.stock + delta <= MAX_STOCK:
+            raise DomainError(
+                code="stock_out_of_range",
+                message=f"'{product.name}' has {product.stock} in stock; it cannot change by {delta:+d}.",
+                fields={"delta": [f"Stock would be {product.stock + delta}."]},
+                status=409,
+            )
+        _write_stock(products=[product], changes={product.pk: delta})
+        return StockAdjustment.objects.create(
+            product=product, delta=delta, reason=reason, user=user, stock_after=product.stock
+        )
+
+
+def _save_changes(instance: Category | Product, changes: Mapping[str, Any]) -> Any:
+    """Save the fields of ``changes`` that differ from ``instance`` (a locked, fresh row), and only
+    those: a column nobody meant to change is never written back. save() invalidates the caches."""
+    changed = []
+    for name, value in changes.items():
+        field = instance._meta.get_field(name)
+        current = getattr(instance, field.attname)
+        if current != (value.pk if field.is_relation and value is not None else value):
+            setattr(instance, name, value)
+            changed.append(name)
+    if changed:
+        auto_now = [field.name for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)]
+        instance.save(update_fields=[*changed, *auto_now])
     return instance
 
 

@@ -17,6 +17,7 @@ ENDPOINTS = [
     ("/api/v1/products/{id}/", "get"),
     ("/api/v1/products/{id}/", "patch"),
     ("/api/v1/products/{id}/", "delete"),
+    ("/api/v1/products/{id}/stock-adjustments/", "post"),
     ("/api/v1/orders/", "get"),
     ("/api/v1/orders/", "post"),
     ("/api/v1/orders/{id}/", "get"),
@@ -80,3 +81,12 @@ def test_schema_documents_the_unfinished_report_returned_and_the_429_with_retry_
 
     assert {"200", "202", "429"} <= set(responses)
     assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_schema_documents_if_match_and_its_412_and_428_on_the_product_patch(schema):
+    patch = schema["paths"]["/api/v1/products/{id}/"]["patch"]
+
+    [if_match] = [parameter for parameter in patch["parameters"] if parameter["name"] == "If-Match"]
+    assert if_match["in"] == "header"
+    assert {"412", "428"} <= set(patch["responses"])
+    assert "ETag" in schema["paths"]["/api/v1/products/{id}/"]["get"]["responses"]["200"]["headers"]
