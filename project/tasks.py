@@ -10,6 +10,7 @@ from dramatiq_crontab import cron
 
 from apps.core.actors import prune_job_log, relay_outbox
 from apps.orders.actors import refresh_daily_sales
+from apps.users.actors import delete_expired_api_tokens
 
 # Messages kept while the broker was unreachable (apps.core.jobs.send_on_commit).
 cron("* * * * *")(relay_outbox)
@@ -17,3 +18,5 @@ cron("* * * * *")(relay_outbox)
 cron("15 * * * *")(refresh_daily_sales)
 # The admin's job log keeps JOB_LOG_MAX_AGE seconds of history.
 cron("30 3 * * *")(prune_job_log)
+# Expired API tokens no longer authenticate; their rows go (apps/users/authentication.py).
+cron("45 3 * * *")(delete_expired_api_tokens)
