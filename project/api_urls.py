@@ -7,7 +7,17 @@ from apps.core.api import ID_PATTERN
 from apps.orders.api import OrderViewSet
 from apps.products.api import CategoryViewSet, ProductImportApi, ProductImportsApi, ProductViewSet
 from apps.reports import api as reports
-from apps.users.api import MeApi, PasswordResetApi, PasswordResetConfirmApi, SignupApi, TokenApi
+from apps.users.api import (
+    ApiTokenApi,
+    ApiTokensApi,
+    LogoutAllApi,
+    LogoutApi,
+    MeApi,
+    PasswordResetApi,
+    PasswordResetConfirmApi,
+    SignupApi,
+    TokenApi,
+)
 
 router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
@@ -17,6 +27,10 @@ router.register("orders", OrderViewSet, basename="order")
 urlpatterns = [
     path("auth/signup/", SignupApi.as_view(), name="signup"),
     path("auth/token/", TokenApi.as_view(), name="token"),
+    path("auth/logout/", LogoutApi.as_view(), name="logout"),
+    path("auth/logout-all/", LogoutAllApi.as_view(), name="logout-all"),
+    path("auth/tokens/", ApiTokensApi.as_view(), name="tokens"),
+    re_path(rf"^auth/tokens/(?P<pk>{ID_PATTERN})/$", ApiTokenApi.as_view(), name="token-revoke"),
     path("auth/password-reset/", PasswordResetApi.as_view(), name="password-reset"),
     path("auth/password-reset/confirm/", PasswordResetConfirmApi.as_view(), name="password-reset-confirm"),
     path("users/me/", MeApi.as_view(), name="me"),

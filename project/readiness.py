@@ -1,6 +1,8 @@
-"""`/readyz`: may this app server take traffic? The primary, each replica, Redis and the broker.
+"""`/readyz`: may this app server take traffic? The primary, each replica, Redis and the broker;
+in production also the errors of `manage.py check --deploy` (the security checks).
 
-All are checked and reported; READINESS_REQUIRED names those whose failure answers 503.
+All are checked and reported; READINESS_REQUIRED names those whose failure answers 503. A failed
+deploy check always does: a demo account with its published password must not be served.
 
 Every check runs in its own thread under one deadline, so a dependency that is down or frozen
 (accepting connections, never answering) makes the answer a 503 within CHECK_DEADLINE_SECONDS,
@@ -16,6 +18,7 @@ from collections.abc import Callable
 
 import redis
 from django.conf import settings
+from django.core import checks as system_checks
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 
@@ -61,6 +64,21 @@ def check_broker() -> None:
     pika.BlockingConnection(parameters).close()
 
 
+class DeployCheckFailed(Exception):
+    """``manage.py check --deploy`` reports an error (its ids are the message)."""
+
+
+def check_deploy() -> None:
+    """The security checks of `check --deploy`: Django's, and those apps register with deploy=True."""
+    try:
+        messages = system_checks.run_checks(tags=[system_checks.Tags.security], include_deployment_checks=True)
+    finally:
+        connections.close_all()  # an app's check may read the database from this short-lived thread
+    errors = sorted({message.id for message in messages if message.is_serious() and not message.is_silenced()})
+    if errors:
+        raise DeployCheckFailed(", ".join(errors))
+
+
 def readiness_checks() -> dict[str, Callable[[], None]]:
     """Name -> check; a check raises when its dependency cannot serve."""
     checks: dict[str, Callable[[], None]] = {"database:default": lambda: check_database(alias="default")}
@@ -68,6 +86,8 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
         checks[f"database:{alias}"] = lambda alias=alias: check_database(alias=alias)
     checks["redis"] = lambda: check_redis(url=settings.REDIS_URL)
     checks["broker"] = check_broker
+    if settings.IS_PRODUCTION:
+        checks["deploy"] = check_deploy
     return checks
 
 
@@ -100,6 +120,8 @@ def gates_readiness(name: str) -> bool:
     "replicas" stands for every replica alias, so the setting need not change with their number.
     """
     required = settings.READINESS_REQUIRED
+    if name == "deploy":
+        return True
     if name.startswith("database:") and name != "database:default":
         return "replicas" in required or name in required
     return name in required

@@ -10,6 +10,7 @@ Sections follow https://docs.djangoproject.com/en/5.2/ref/settings/ in a fixed o
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -74,7 +75,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "django_dramatiq",
@@ -352,6 +353,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# API tokens (django-rest-knox, https://jazzband.github.io/django-rest-knox/settings/): one per
+# sign-in (device), stored as a SHA-512 digest, sent as `Authorization: Token <key>`. A token used
+# within API_TOKEN_TTL_DAYS stays valid (each use pushes its expiry forward), but never longer than
+# API_TOKEN_MAX_AGE_DAYS after sign-in; an idle one expires. A user keeps at most
+# API_TOKENS_PER_USER; a sign-in beyond it revokes that user's oldest token.
+KNOX_TOKEN_MODEL = "users.ApiToken"
+# Knox's own migrations only create its default token table, which users.ApiToken replaces; they
+# would make it anyway (the swap is not in their state), an orphan that blocks TRUNCATE of users.
+MIGRATION_MODULES = {"knox": None}
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=365)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
+if not 0 < API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_AGE_DAYS or API_TOKENS_PER_USER < 1:
+    raise ImproperlyConfigured("API tokens need 0 < API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_AGE_DAYS and API_TOKENS_PER_USER >= 1.")
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_MAX_AGE_DAYS),
+    # At most one expiry write per token per hour, whatever the request rate.
+    "MIN_REFRESH_INTERVAL": 60 * 60,
+}
 # Sessions live in the database at stage 1 and move to Redis with the cache; never process memory.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -362,7 +386,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # =============================================================================
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.users.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -12,6 +12,7 @@ from apps.core.actors import prune_job_log, relay_outbox
 from apps.orders.actors import refresh_daily_sales
 from apps.products.actors import expire_product_imports
 from apps.reports.actors import expire_reports
+from apps.users.actors import delete_expired_api_tokens
 
 # Messages kept while the broker was unreachable (apps.core.jobs.send_on_commit).
 cron("* * * * *")(relay_outbox)
@@ -22,3 +23,5 @@ cron("30 3 * * *")(prune_job_log)
 # Reports, exports and uploaded imports (rows and files) are kept MEDIA_RETENTION_DAYS days.
 cron("45 3 * * *")(expire_reports)
 cron("50 3 * * *")(expire_product_imports)
+# Expired API tokens no longer authenticate; their rows go (apps/users/authentication.py).
+cron("55 3 * * *")(delete_expired_api_tokens)

@@ -1,11 +1,10 @@
 from decimal import Decimal
 
 import factory
-from rest_framework.authtoken.models import Token
 
 from apps.orders.models import Order, OrderItem
 from apps.products.models import Category, Product
-from apps.users.models import User
+from apps.users.models import ApiToken, User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -24,10 +23,18 @@ class StaffFactory(UserFactory):
 
 
 class TokenFactory(factory.django.DjangoModelFactory):
+    """An API token; ``.key`` is the secret a client sends (only its digest is stored)."""
+
     class Meta:
-        model = Token
+        model = ApiToken
 
     user = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class: type[ApiToken], *args, **kwargs) -> ApiToken:
+        token, key = model_class.objects.create(*args, **kwargs)
+        token.key = key
+        return token
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

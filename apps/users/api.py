@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,9 +10,13 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api import validated_input
+from apps.core.pagination import QuerysetOrderCursorPagination
 from apps.core.schema import error_responses
 from apps.users import selectors, services
+from apps.users.authentication import TokenAuthentication
+from apps.users.models import ApiToken
 from apps.users.serializers import (
+    ApiTokenOutputSerializer,
     DetailOutputSerializer,
     PasswordResetConfirmInputSerializer,
     PasswordResetRequestInputSerializer,
@@ -40,6 +45,8 @@ class SignupApi(APIView):
 
 
 class TokenApi(APIView):
+    """Sign in: each call makes a new token (one per device), valid until revoked or idle too long."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -48,8 +55,58 @@ class TokenApi(APIView):
     @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **error_responses(400, 429)})
     def post(self, request: Request) -> Response:
         data = validated_input(TokenInputSerializer, request)
-        token = services.token_for_credentials(**data)
-        return Response(TokenOutputSerializer({"token": token.key}).data)
+        token, key = services.token_for_credentials(**data, label=request.headers.get("User-Agent", ""))
+        return Response(TokenOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
+
+
+class LogoutApi(APIView):
+    """Revoke the token this request was made with. Only a token request has one to revoke."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None, **error_responses(401)})
+    def post(self, request: Request) -> Response:
+        services.api_token_revoke(user=request.user, token_id=request.auth.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllApi(APIView):
+    """Revoke every token of the caller: every device signs in again."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None, **error_responses(401)})
+    def post(self, request: Request) -> Response:
+        services.api_tokens_revoke_all(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokensApi(generics.GenericAPIView):
+    """The caller's tokens that still work, newest first: never a key or a digest."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ApiTokenOutputSerializer
+    pagination_class = QuerysetOrderCursorPagination
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user, only the model is read
+            return ApiToken.objects.none()
+        return selectors.api_tokens_of(user=self.request.user)
+
+    @extend_schema(responses={200: ApiTokenOutputSerializer(many=True), **error_responses(400, 401)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApiTokenOutputSerializer(page, many=True).data)
+
+
+class ApiTokenApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None, **error_responses(401, 404)})
+    def delete(self, request: Request, pk: str) -> Response:
+        services.api_token_revoke(user=request.user, token_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

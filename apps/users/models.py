@@ -4,6 +4,12 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
+
+LABEL_MAX_LENGTH = 200
+# How much of a token its owner is shown to tell tokens apart: 8 of 64 hex characters, not enough to guess the rest.
+TOKEN_PREFIX_SHOWN = 8
 
 
 class UserManager(BaseUserManager["User"]):
@@ -43,3 +49,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one sign-in (one device): django-rest-knox's token with a public id and a label.
+
+    The secret is never stored: ``digest`` is its SHA-512, ``token_key`` its first 15 characters
+    (knox's lookup index). ``id`` names the token to its owner, so the digest never leaves the server.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    # Who signed in with it, for the owner's list: the client's User-Agent, cut to fit.
+    label = models.CharField(max_length=LABEL_MAX_LENGTH, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created"], name="users_apitoken_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.token_key[:TOKEN_PREFIX_SHOWN]}… ({self.user_id})"

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.users.models import User
+from apps.users.models import TOKEN_PREFIX_SHOWN, ApiToken, User
 
 
 class SignupInputSerializer(serializers.Serializer):
@@ -15,7 +15,20 @@ class TokenInputSerializer(serializers.Serializer):
 
 
 class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="The key, shown once: send it as `Authorization: Token <key>`.")
+    id = serializers.IntegerField(help_text="Names this token in GET/DELETE /api/v1/auth/tokens/.")
+    expiry = serializers.DateTimeField(help_text="Each use moves it forward, up to a maximum age.")
+
+
+class ApiTokenOutputSerializer(serializers.ModelSerializer):
+    prefix = serializers.SerializerMethodField(help_text="The key's first characters, to tell tokens apart.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "prefix", "label", "created", "expiry"]
+
+    def get_prefix(self, token: ApiToken) -> str:
+        return token.token_key[:TOKEN_PREFIX_SHOWN]
 
 
 class UserOutputSerializer(serializers.ModelSerializer):

@@ -11,15 +11,15 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework.authtoken.models import Token
 
 from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.users import actors
-from apps.users.models import User
+from apps.users.models import LABEL_MAX_LENGTH, ApiToken, User
 
 
 def user_create(
@@ -54,12 +54,42 @@ def user_update(*, user: User, name: str | None = None) -> User:
     return user
 
 
-def token_for_credentials(*, email: str, password: str) -> Token:
+def token_for_credentials(*, email: str, password: str, label: str = "") -> tuple[ApiToken, str]:
+    """Sign in: a new API token for this device, and its key, which only the client ever sees."""
     user = authenticate(username=email, password=password)
     if user is None:
         raise DomainError(code="invalid_credentials", message="Unable to log in with these credentials.")
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
+    return api_token_create(user=user, label=label)
+
+
+def api_token_create(*, user: User, label: str = "") -> tuple[ApiToken, str]:
+    """A new token (knox stores its digest, with an expiry of settings.REST_KNOX["TOKEN_TTL"]), and its key.
+
+    A user holds at most API_TOKENS_PER_USER: beyond that, the oldest are revoked, so signing in
+    never fails for a forgotten device and the table stays bounded.
+    """
+    with transaction.atomic():
+        keep = settings.API_TOKENS_PER_USER - 1
+        oldest = ApiToken.objects.filter(user=user).order_by("-created", "-id").values_list("id", flat=True)[keep:]
+        ApiToken.objects.filter(id__in=list(oldest)).delete()
+        return ApiToken.objects.create(user, label=label[:LABEL_MAX_LENGTH])
+
+
+def api_token_revoke(*, user: User, token_id: int) -> None:
+    """Raises ApiToken.DoesNotExist (a 404) for an unknown id or another user's token alike."""
+    deleted, _ = ApiToken.objects.filter(user=user, id=token_id).delete()
+    if not deleted:
+        raise ApiToken.DoesNotExist(f"No token {token_id} of this user.")
+
+
+def api_tokens_revoke_all(*, user: User) -> None:
+    ApiToken.objects.filter(user=user).delete()
+
+
+def api_tokens_delete_expired() -> int:
+    """Expired tokens no longer authenticate; this deletes their rows (daily, project/tasks.py)."""
+    deleted, _ = ApiToken.objects.filter(expiry__lte=timezone.now()).delete()
+    return deleted
 
 
 def _email_taken() -> DomainError:
@@ -136,7 +166,7 @@ def password_set(*, user: User, password: str, field: str = "password") -> User:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        Token.objects.filter(user=user).delete()
+        api_tokens_revoke_all(user=user)
     return user
 
 

@@ -93,13 +93,15 @@ def serve(label: str) -> None:
     django.setup()
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+
+    from apps.users import services as user_services
+    from apps.users.models import User
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT user_id, count(*) FROM orders_order GROUP BY user_id ORDER BY 2 DESC, 1 LIMIT 1")
         user_id, user_orders = cursor.fetchone()
-    token, _ = Token.objects.get_or_create(user_id=user_id)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = user_services.api_token_create(user=User.objects.get(pk=user_id), label="benchmark: orders list")
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
     first = "/api/v1/orders/"
     deep_page = max(2, int(user_orders / PAGE_SIZE * 0.9))
     deep = first

@@ -5,6 +5,10 @@ pytestmark = pytest.mark.django_db
 ENDPOINTS = [
     ("/api/v1/auth/signup/", "post"),
     ("/api/v1/auth/token/", "post"),
+    ("/api/v1/auth/logout/", "post"),
+    ("/api/v1/auth/logout-all/", "post"),
+    ("/api/v1/auth/tokens/", "get"),
+    ("/api/v1/auth/tokens/{id}/", "delete"),
     ("/api/v1/users/me/", "get"),
     ("/api/v1/users/me/", "patch"),
     ("/api/v1/categories/", "get"),

@@ -1,8 +1,8 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 from rest_framework.throttling import ScopedRateThrottle
 
-from apps.users.models import User
+from apps.users.models import ApiToken, User
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,9 @@ def test_token_for_good_credentials_is_returned(api_client):
     response = api_client.post(TOKEN_URL, {"email": "ada@example.com", "password": DEFAULT_PASSWORD})
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    body = response.json()
+    assert set(body) == {"token", "id", "expiry"}
+    assert ApiToken.objects.get(user=user, digest=hash_token(body["token"])).pk == body["id"]
 
 
 def test_token_accepts_the_email_in_any_letter_case(api_client):

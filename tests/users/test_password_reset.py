@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
-from rest_framework.authtoken.models import Token
 
 from apps.users import services
+from apps.users.models import ApiToken
 from tests.factories import TokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_the_emailed_link_sets_a_new_password_once_and_revokes_api_tokens(api_cl
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     again = api_client.post(CONFIRM_URL, {**link, "new_password": "another-Passw0rd-2"})
     assert again.status_code == 400
     assert again.json()["error"]["code"] == "invalid_token"

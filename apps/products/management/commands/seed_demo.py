@@ -16,12 +16,11 @@ from django.utils.text import slugify
 
 from apps.products.models import Category, Product
 from apps.users import services as user_services
+from apps.users.demo import ADMIN_EMAIL, DEMO_ACCOUNTS, DEMO_EMAIL
 from apps.users.models import User
 
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "headroom-demo-pass"
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "headroom-admin-pass"
+DEMO_PASSWORD = DEMO_ACCOUNTS[DEMO_EMAIL]
+ADMIN_PASSWORD = DEMO_ACCOUNTS[ADMIN_EMAIL]
 
 # Category name -> (product name, price, stock). A stock of 0 shows the sold-out path.
 CATALOG: dict[str, list[tuple[str, str, int]]] = {
