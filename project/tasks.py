@@ -8,7 +8,7 @@ lock (settings.DRAMATIQ_CRONTAB), and a second one waits for it.
 
 from dramatiq_crontab import cron
 
-from apps.core.actors import prune_job_log, relay_outbox
+from apps.core.actors import prune_idempotent_requests, prune_job_log, relay_outbox
 from apps.orders.actors import refresh_daily_sales
 
 # Messages kept while the broker was unreachable (apps.core.jobs.send_on_commit).
@@ -17,3 +17,5 @@ cron("* * * * *")(relay_outbox)
 cron("15 * * * *")(refresh_daily_sales)
 # The admin's job log keeps JOB_LOG_MAX_AGE seconds of history.
 cron("30 3 * * *")(prune_job_log)
+# Responses kept for Idempotency-Key retries are kept a day (apps.core.services.IDEMPOTENCY_KEY_TTL).
+cron("45 * * * *")(prune_idempotent_requests)

@@ -25,6 +25,7 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict with the current state",
+    422: "Idempotency-Key already used for another request",
     429: "Too many requests",
 }
 

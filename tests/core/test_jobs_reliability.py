@@ -109,7 +109,7 @@ def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
 
     assert {actor.actor_name for actor in actors} >= {
         "send_welcome_email", "send_password_reset_email", "send_order_confirmation", "refresh_daily_sales",
-        "generate_report", "run_product_import", "relay_outbox", "prune_job_log",
+        "generate_report", "run_product_import", "relay_outbox", "prune_job_log", "prune_idempotent_requests",
     }
     for actor in actors:
         assert 0 < actor.options["time_limit"] <= 30 * 60_000, actor.actor_name
@@ -126,6 +126,7 @@ def test_the_scheduler_sends_the_rollup_hourly_and_the_outbox_relay_every_minute
     assert triggers["relay_outbox"].startswith("cron[month='*', day='*', day_of_week='*', hour='*', minute='*'")
     assert "hour='*', minute='15'" in triggers["refresh_daily_sales"]
     assert "hour='3', minute='30'" in triggers["prune_job_log"]
+    assert "hour='*', minute='45'" in triggers["prune_idempotent_requests"]
 
 
 @pytest.mark.parametrize("rows", [1, 50])

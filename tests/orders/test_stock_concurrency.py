@@ -3,12 +3,9 @@ since SQLite takes one write lock for the whole database and so cannot show the 
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.core.errors import DomainError
@@ -16,32 +13,12 @@ from apps.orders.models import Order, OrderItem
 from apps.orders.services import OrderLine, order_create
 from apps.products.models import Product
 from tests.factories import ProductFactory, TokenFactory, UserFactory
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 BUYERS = 20
 STOCK = 5
-
-
-def _race(attempts: list[Callable[[], str]]) -> Counter[str]:
-    """Run every attempt in its own thread and database connection, all released at once."""
-    start = threading.Barrier(len(attempts))
-    outcomes: list[str] = []
-
-    def run(attempt: Callable[[], str]) -> None:
-        try:
-            start.wait()
-            outcomes.append(attempt())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == len(attempts), "a buyer's thread died or hung"
-    return Counter(outcomes)
 
 
 def test_concurrent_orders_sell_exactly_the_stock_and_no_more(postgres):
@@ -58,7 +35,7 @@ def test_concurrent_orders_sell_exactly_the_stock_and_no_more(postgres):
 
         return attempt
 
-    outcomes = _race([buy(buyer) for buyer in buyers])
+    outcomes = race([buy(buyer) for buyer in buyers])
 
     assert outcomes == {"ordered": STOCK, "out_of_stock": BUYERS - STOCK}
     assert Product.objects.get(pk=product.pk).stock == 0
@@ -79,7 +56,7 @@ def test_concurrent_orders_through_the_api_sell_exactly_the_stock_and_no_more(po
 
         return attempt
 
-    outcomes = _race([buy(token) for token in tokens])
+    outcomes = race([buy(token) for token in tokens])
 
     assert outcomes == {"201": STOCK, "409": BUYERS - STOCK}
     assert Product.objects.get(pk=product.pk).stock == 0
