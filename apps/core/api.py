@@ -46,8 +46,8 @@ def idempotent(request: Request, respond: Callable[[], Response]) -> Response:
     """``respond()``, once per Idempotency-Key: a retry of the same request gets the first response
     again (with ``Idempotent-Replayed: true``) and runs nothing. Without the header, just ``respond()``.
 
-    ``respond`` must do its writes in a transaction of its own (a service does): they commit
-    together with the kept response (apps.core.services.idempotent_request_run).
+    ``respond`` runs inside the transaction that keeps its response: its writes and the kept
+    response commit together, or neither does (apps.core.services.idempotent_request_run).
     """
     key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     if key is None:
