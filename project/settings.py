@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
 import environ
@@ -78,6 +79,9 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files served from here (/static/), not a CDN: the API docs work offline.
+    "drf_spectacular_sidecar",
+    "csp",
     "django_dramatiq",
     "cacheops",
     "project",
@@ -92,6 +96,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response but static files, cached API answers included.
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: private, no-store on whatever a signed-in user is sent (project/private_responses.py);
+    # outside the response cache, so that the API's own caching headers are set first.
+    "project.private_responses.PrivateWhenSignedIn",
     # Answers cached public API reads before sessions, auth and routing run (project/response_cache.py).
     "project.response_cache.PublicResponseCache",
     # Pins unsafe requests to the primary; sends a client's reads to replicas that have its writes.
@@ -416,6 +425,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, so it works offline and under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it is an image from validator.swagger.io, which would get the schema's URL.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Two choice sets share the field name "status": name each (job statuses are one set).
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "apps.orders.models.Order.Status",
@@ -504,6 +518,54 @@ STORAGES = {
 # Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/static_files.py).
 # Other names keep whitenoise's default max-age, 60 s (0 with DEBUG): their content can change.
 WHITENOISE_ADD_HEADERS_FUNCTION = static_files.cache_hashed_files_for_a_year
+
+# =============================================================================
+# Content-Security-Policy (django-csp)
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+# =============================================================================
+# Scripts, styles, images and fonts from this site (and the CDN when CDN_URL is set) only: no
+# inline script or style anywhere, no plugin, no framing, forms post here only. The API docs add
+# data: images for Swagger UI's icons on that view alone (project/urls.py).
+_CSP_FETCH_DIRECTIVES = ("default-src", "script-src", "style-src", "img-src", "font-src", "connect-src",
+                         "media-src", "frame-src", "worker-src", "manifest-src")
+_CSP_DIRECTIVES_EXTENDABLE = (*_CSP_FETCH_DIRECTIVES, "form-action", "report-uri")
+
+
+def _csp_extra_sources(value: str) -> dict[str, list[str]]:
+    """'img-src https://img.example.com; connect-src https://api.example.com', as in a CSP header."""
+    extra: dict[str, list[str]] = {}
+    for part in filter(None, (chunk.strip() for chunk in value.split(";"))):
+        directive, *sources = part.split()
+        if directive not in _CSP_DIRECTIVES_EXTENDABLE or not sources:
+            raise ImproperlyConfigured(
+                f"CSP_EXTRA_SOURCES: {part!r} is not '<directive> <source> ...' with a directive among "
+                f"{', '.join(_CSP_DIRECTIVES_EXTENDABLE)}"
+            )
+        if "'unsafe-inline'" in sources or "'unsafe-eval'" in sources:
+            raise ImproperlyConfigured(f"CSP_EXTRA_SOURCES: {part!r} would undo the policy; use a static file instead")
+        extra.setdefault(directive, []).extend(sources)
+    return extra
+
+
+CSP_EXTRA_SOURCES = _csp_extra_sources(env.str("CSP_EXTRA_SOURCES", default=""))
+# The CDN's origin: a CSP source is a host (and scheme), never a path prefix.
+_cdn = urlsplit(CDN_URL)
+_cdn_sources = [f"{_cdn.scheme}://{_cdn.netloc}" if _cdn.scheme else _cdn.netloc] if CDN_URL else []
+_csp_directives: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", *_cdn_sources],
+    "style-src": ["'self'", *_cdn_sources],
+    "img-src": ["'self'", *_cdn_sources],
+    "font-src": ["'self'", *_cdn_sources],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+for _directive, _sources in CSP_EXTRA_SOURCES.items():
+    _csp_directives[_directive] = [*_csp_directives.get(_directive, ["'self'"]), *_sources]
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
 
 # =============================================================================
 # Internationalisation

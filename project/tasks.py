@@ -8,7 +8,7 @@ lock (settings.DRAMATIQ_CRONTAB), and a second one waits for it.
 
 from dramatiq_crontab import cron
 
-from apps.core.actors import prune_job_log, relay_outbox
+from apps.core.actors import prune_idempotent_requests, prune_job_log, relay_outbox
 from apps.orders.actors import refresh_daily_sales
 from apps.products.actors import expire_product_imports
 from apps.reports.actors import expire_reports
@@ -25,3 +25,5 @@ cron("45 3 * * *")(expire_reports)
 cron("50 3 * * *")(expire_product_imports)
 # Expired API tokens no longer authenticate; their rows go (apps/users/authentication.py).
 cron("55 3 * * *")(delete_expired_api_tokens)
+# Responses kept for Idempotency-Key retries are kept a day (apps.core.services.IDEMPOTENCY_KEY_TTL).
+cron("45 * * * *")(prune_idempotent_requests)

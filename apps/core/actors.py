@@ -17,3 +17,9 @@ def relay_outbox() -> None:
 @dramatiq.actor(max_retries=3, time_limit=300_000)
 def prune_job_log() -> None:
     services.job_log_prune(max_age=timedelta(seconds=settings.JOB_LOG_MAX_AGE))
+
+
+@dramatiq.actor(max_retries=3, time_limit=300_000)
+def prune_idempotent_requests() -> None:
+    """Scheduled hourly (project/tasks.py): responses kept for Idempotency-Key retries expire after a day."""
+    services.idempotent_requests_prune()

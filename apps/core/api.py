@@ -5,6 +5,9 @@ Every error leaves the API as ``{"error": {"code", "message", "fields"}}``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -16,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core import services
 from apps.core.errors import DomainError
 
 API_PREFIX = "/api/"
@@ -32,6 +36,50 @@ def validated_input(serializer_class: type[serializers.Serializer], request: Req
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+def idempotent(request: Request, respond: Callable[[], Response]) -> Response:
+    """``respond()``, once per Idempotency-Key: a retry of the same request gets the first response
+    again (with ``Idempotent-Replayed: true``) and runs nothing. Without the header, just ``respond()``.
+
+    ``respond`` runs inside the transaction that keeps its response: its writes and the kept
+    response commit together, or neither does (apps.core.services.idempotent_request_run).
+    """
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return respond()
+    if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise DomainError(
+            code="invalid",
+            message=f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
+            fields={IDEMPOTENCY_KEY_HEADER: ["1 to 255 characters, unique per request, such as a UUID."]},
+        )
+
+    def run() -> tuple[int, Any]:
+        response = respond()
+        return response.status_code, response.data
+
+    kept = services.idempotent_request_run(
+        user=request.user, key=key, fingerprint=_request_fingerprint(request), run=run
+    )
+    response = Response(kept.body, status=kept.status)
+    if kept.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _request_fingerprint(request: Request) -> str:
+    """sha256 of the method, path and body, with the body's JSON keys sorted: the same request
+    written with its keys in another order is the same request."""
+    data = request.data
+    if hasattr(data, "lists"):  # a form's QueryDict: every value of each field
+        data = dict(data.lists())
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

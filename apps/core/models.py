@@ -1,7 +1,10 @@
-"""What the job machinery keeps in the database: idempotency keys and the outbox."""
+"""What the job machinery keeps in the database: idempotency keys and the outbox; and the API's
+idempotent requests (the Idempotency-Key header)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -48,3 +51,26 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.message_id}"
+
+
+class IdempotentRequest(models.Model):
+    """An API request sent with an Idempotency-Key header, and the response it got.
+
+    Written in the transaction of the request's effect (an order), so there is never an effect
+    without its key nor a key without its effect. The same user, key and request get this
+    response again (apps.core.services.idempotent_request_run); rows older than a day are deleted.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # sha256 of the method, path and canonical JSON body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status})"

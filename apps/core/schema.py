@@ -27,6 +27,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     412: "Precondition failed: the resource changed since the ETag in If-Match was read",
+    422: "Idempotency-Key already used for another request",
     428: "Precondition required: this write needs If-Match",
     429: "Too many requests",
 }

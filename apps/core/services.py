@@ -1,18 +1,24 @@
 """Writes of the job machinery: re-sending what the outbox kept, pruning the job log, deleting
-expired rows with their files."""
+expired rows with their files; and the API's idempotent requests (the Idempotency-Key header)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django_dramatiq.models import Task
 
-from apps.core.models import OutboxMessage
+from apps.core.errors import DomainError
+from apps.core.models import IdempotentRequest, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -66,4 +72,80 @@ def rows_with_files_delete(*, rows: models.QuerySet, batch_size: int = 200) -> i
         ids = [pk for pk, _ in batch]
         rows.filter(pk__in=ids).delete()
         deleted, after = deleted + len(batch), ids[-1]
+    return deleted
+
+
+# How long a key replays its response; after that the same key is a new request (and the row goes).
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class IdempotentResponse:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def idempotent_request_run(
+    *,
+    user: AbstractBaseUser,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], tuple[int, Any]],
+) -> IdempotentResponse:
+    """Run ``run`` once per (user, key): it returns the response's status and body, which are kept
+    for IDEMPOTENCY_KEY_TTL and given back, unrun, to a retry of the same request.
+
+    ``run``'s writes and the kept response commit in one transaction. An error raised by ``run``
+    rolls both back, so a retry runs again (nothing happened the first time). The same key with
+    another request (``fingerprint``) is a 422; while the first request with a key is still
+    running, a second one is a 409 (on PostgreSQL; SQLite runs one write transaction at a time,
+    so there the second waits and gets the response).
+    """
+    with transaction.atomic():
+        if not _idempotency_key_lock(user_id=user.pk, key=key):
+            raise DomainError(
+                code="idempotency_key_in_use",
+                message="A request with this Idempotency-Key is still being processed; retry it in a moment.",
+                status=409,
+            )
+        kept = IdempotentRequest.objects.filter(user=user, key=key).first()
+        if kept is not None and kept.created_at < timezone.now() - IDEMPOTENCY_KEY_TTL:
+            kept.delete()
+            kept = None
+        if kept is not None:
+            if kept.fingerprint != fingerprint:
+                raise DomainError(
+                    code="idempotency_key_reused",
+                    message="This Idempotency-Key was used for another request; use a new key for a new request.",
+                    fields={"Idempotency-Key": ["Used for another request in the last 24 hours."]},
+                    status=422,
+                )
+            return IdempotentResponse(status=kept.response_status, body=kept.response_body, replayed=True)
+        status, body = run()
+        IdempotentRequest.objects.create(
+            user=user, key=key, fingerprint=fingerprint, response_status=status, response_body=body
+        )
+    return IdempotentResponse(status=status, body=body, replayed=False)
+
+
+def _idempotency_key_lock(*, user_id: int, key: str) -> bool:
+    """Take the (user, key) lock until the transaction ends, or return False at once if it is taken.
+
+    A transaction-scoped advisory lock: the key's row does not exist until the first request
+    commits, so there is no row to lock, and waiting on the unique index would hold a retry for
+    the whole of the first request. SQLite serialises write transactions, so there is nothing to lock.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    digest = hashlib.sha256(f"idempotency-key:{user_id}:{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+        return cursor.fetchone()[0]
+
+
+def idempotent_requests_prune(*, max_age: timedelta = IDEMPOTENCY_KEY_TTL) -> int:
+    """Delete the kept responses of keys older than ``max_age``; returns how many."""
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=timezone.now() - max_age).delete()
     return deleted

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import ID_PATTERN, validated_input
+from apps.core.api import IDEMPOTENCY_KEY_HEADER, ID_PATTERN, idempotent, validated_input
 from apps.core.pagination import NewestFirstCursorPagination
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
@@ -20,7 +20,26 @@ from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSeria
     list=extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)}),
     retrieve=extend_schema(responses={200: OrderOutputSerializer, **error_responses(401, 404)}),
     create=extend_schema(
-        request=OrderCreateInputSerializer, responses={201: OrderOutputSerializer, **error_responses(400, 401, 409)}
+        request=OrderCreateInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                type=str,
+                description=(
+                    "A unique key per order (a UUID, at most 255 characters). A retry with the same key and body "
+                    "gets the first response again, with `Idempotent-Replayed: true`, and places no second order. "
+                    "The same key with another body is a 422 (`idempotency_key_reused`); while the first request "
+                    "with a key is still running, a 409 (`idempotency_key_in_use`). Keys are kept 24 hours. "
+                    "A request that failed placed nothing and is not kept: a retry runs again."
+                ),
+            )
+        ],
+        responses={
+            201: OpenApiResponse(OrderOutputSerializer, description="Placed; or the first response again, for a retry"),
+            **error_responses(400, 401, 409, 422),
+        },
     ),
     cancel=extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)}),
 )
@@ -46,8 +65,12 @@ class OrderViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = validated_input(OrderCreateInputSerializer, request)
         lines = [services.OrderLine(product_id=item["product"], quantity=item["quantity"]) for item in data["items"]]
-        order = services.order_create(user=request.user, items=lines)
-        return Response(self._fresh(order.pk), status=status.HTTP_201_CREATED)
+
+        def place() -> Response:
+            order = services.order_create(user=request.user, items=lines)
+            return Response(self._fresh(order.pk), status=status.HTTP_201_CREATED)
+
+        return idempotent(request, place)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:

@@ -110,7 +110,7 @@ def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
     assert {actor.actor_name for actor in actors} >= {
         "send_welcome_email", "send_password_reset_email", "send_order_confirmation", "refresh_daily_sales",
         "generate_report", "run_product_import", "relay_outbox", "prune_job_log",
-        "expire_reports", "expire_product_imports",
+        "expire_reports", "expire_product_imports", "prune_idempotent_requests",
     }
     for actor in actors:
         assert 0 < actor.options["time_limit"] <= 30 * 60_000, actor.actor_name
@@ -129,6 +129,7 @@ def test_the_scheduler_sends_the_rollup_hourly_and_the_outbox_relay_every_minute
     assert "hour='3', minute='30'" in triggers["prune_job_log"]
     assert "hour='3', minute='45'" in triggers["expire_reports"]
     assert "hour='3', minute='50'" in triggers["expire_product_imports"]
+    assert "hour='*', minute='45'" in triggers["prune_idempotent_requests"]
 
 
 @pytest.mark.parametrize("rows", [1, 50])
