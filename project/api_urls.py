@@ -7,7 +7,15 @@ from apps.core.api import ID_PATTERN
 from apps.orders.api import OrderViewSet
 from apps.products.api import CategoryViewSet, ProductImportApi, ProductImportsApi, ProductViewSet
 from apps.reports import api as reports
-from apps.users.api import MeApi, PasswordResetApi, PasswordResetConfirmApi, SignupApi, TokenApi
+from apps.users.api import (
+    EmailVerificationResendApi,
+    EmailVerifyApi,
+    MeApi,
+    PasswordResetApi,
+    PasswordResetConfirmApi,
+    SignupApi,
+    TokenApi,
+)
 
 router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
@@ -19,6 +27,8 @@ urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="token"),
     path("auth/password-reset/", PasswordResetApi.as_view(), name="password-reset"),
     path("auth/password-reset/confirm/", PasswordResetConfirmApi.as_view(), name="password-reset-confirm"),
+    path("auth/verify-email/", EmailVerifyApi.as_view(), name="verify-email"),
+    path("auth/verify-email/resend/", EmailVerificationResendApi.as_view(), name="verify-email-resend"),
     path("users/me/", MeApi.as_view(), name="me"),
     # Jobs behind the API: each POST answers 202 and a job does the work (docs/jobs.md).
     path("reports/", reports.SalesReportsApi.as_view(), name="reports"),

@@ -10,6 +10,7 @@ Sections follow https://docs.djangoproject.com/en/5.2/ref/settings/ in a fixed o
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_dramatiq",
     "cacheops",
+    "axes",
+    "django_ratelimit",
     "project",
     "apps.core",
     "apps.users",
@@ -102,6 +105,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A page over its rate limit answers 429 (RATELIMIT_VIEW), not django-ratelimit's 403.
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: turns a login that axes locked out into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Server-Timing on every response: database time and queries (all aliases), query cache hits and
@@ -352,8 +359,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The axes backend first: a locked-out account is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # Sessions live in the database at stage 1 and move to Redis with the cache; never process memory.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# =============================================================================
+# Login lockouts and rate limits (docs/security.md)
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# https://django-ratelimit.readthedocs.io/en/stable/settings.html
+# =============================================================================
+# Every way in (the login page, the admin login, POST /api/v1/auth/token/) goes through
+# authenticate(request, ...), where axes counts failures per account, in the shared Redis cache,
+# so a lockout holds on every app server. Per IP address, AUTH_THROTTLE_RATE limits the same
+# entry points (DRF throttles on the API, django-ratelimit on pages).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Per account, from any address: a password guesser spreading over many IPs is still stopped.
+# Per IP is AUTH_THROTTLE_RATE's job, so one typo-prone office behind a NAT locks no one else
+# out: axes' warning that "ip_address" is not a lockout parameter does not apply.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# authenticate()'s keyword, what login forms post; the callable folds the letter case, as login does.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.users.limits.login_identity"
+AXES_CLIENT_IP_CALLABLE = "project.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.users.limits.lockout_response"
+# The cache handler keeps no database log for the admin to show.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
+
+# Per client IP on the auth entry points (pages and API alike), per target address on mail.
+AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="20/min")
+# Password-reset and verification links sent to one address, whoever asks: stops mail bombing.
+MAIL_TO_ADDRESS_RATE = env.str("MAIL_TO_ADDRESS_RATE", default="5/h")
+RATELIMIT_USE_CACHE = "default"
+# The client IP as DRF's throttles see it (NUM_PROXIES), for ratelimit and axes alike.
+RATELIMIT_IP_META_KEY = "project.client_ip.client_ip"
+RATELIMIT_VIEW = "apps.users.views.too_many_requests"
+# Redis down: limits allow, as DRF's throttles do (DJANGO_REDIS_IGNORE_EXCEPTIONS above).
+RATELIMIT_FAIL_OPEN = True
 
 # =============================================================================
 # REST framework and API schema
@@ -377,7 +428,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
+    "DEFAULT_THROTTLE_RATES": {"auth": AUTH_THROTTLE_RATE},
+    # The number of proxies in front of the app that append to X-Forwarded-For: the client IP
+    # of every limit (project/client_ip.py). 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -414,6 +467,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Headroom <noreply@lo
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # A password-reset link works for this many seconds, and only until the password changes.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# An email-verification link works for this many seconds, and only until the address is verified.
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 60 * 60)
+# true: an account orders only once its address is verified (a 403 email_unverified before).
+# false (default) keeps API v1's sign-up, token, order flow working for existing clients.
+EMAIL_VERIFICATION_REQUIRED_TO_ORDER = env.bool("EMAIL_VERIFICATION_REQUIRED_TO_ORDER", default=False)
 
 # =============================================================================
 # Static and media files

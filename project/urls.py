@@ -3,6 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.users.limits import limit_posts_per_ip
 from project.readiness import readyz
 
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The admin's login, limited per client IP like every other way in (axes locks per account).
+    path("admin/login/", limit_posts_per_ip(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include(("project.page_urls", "pages"), namespace="pages")),
 ]

@@ -20,7 +20,8 @@ from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSeria
     list=extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)}),
     retrieve=extend_schema(responses={200: OrderOutputSerializer, **error_responses(401, 404)}),
     create=extend_schema(
-        request=OrderCreateInputSerializer, responses={201: OrderOutputSerializer, **error_responses(400, 401, 409)}
+        request=OrderCreateInputSerializer,
+        responses={201: OrderOutputSerializer, **error_responses(400, 401, 403, 409)},
     ),
     cancel=extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)}),
 )

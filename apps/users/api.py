@@ -13,6 +13,8 @@ from apps.core.schema import error_responses
 from apps.users import selectors, services
 from apps.users.serializers import (
     DetailOutputSerializer,
+    EmailVerificationResendInputSerializer,
+    EmailVerifyInputSerializer,
     PasswordResetConfirmInputSerializer,
     PasswordResetRequestInputSerializer,
     ProfileUpdateInputSerializer,
@@ -24,6 +26,8 @@ from apps.users.serializers import (
 
 
 class SignupApi(APIView):
+    """The account is made at once, with ``email_verified: false``; a job emails a link to verify the address."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -48,7 +52,7 @@ class TokenApi(APIView):
     @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **error_responses(400, 429)})
     def post(self, request: Request) -> Response:
         data = validated_input(TokenInputSerializer, request)
-        token = services.token_for_credentials(**data)
+        token = services.token_for_credentials(request=request, **data)
         return Response(TokenOutputSerializer({"token": token.key}).data)
 
 
@@ -70,7 +74,8 @@ class MeApi(APIView):
 
 
 class PasswordResetApi(APIView):
-    """Always 202, whether or not the email has an account: the answer reveals nothing."""
+    """Always 202, whether or not the email has an account: the answer reveals nothing. A 429 past
+    AUTH_THROTTLE_RATE for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -105,3 +110,40 @@ class PasswordResetConfirmApi(APIView):
         data = validated_input(PasswordResetConfirmInputSerializer, request)
         services.password_reset_confirm(**data)
         return Response({"detail": "Password changed."})
+
+
+class EmailVerifyApi(APIView):
+    """``token`` is the last part of the emailed link; a link works once."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=EmailVerifyInputSerializer, responses={200: UserOutputSerializer, **error_responses(400, 429)})
+    def post(self, request: Request) -> Response:
+        data = validated_input(EmailVerifyInputSerializer, request)
+        user = services.email_verify(**data)
+        return Response(UserOutputSerializer(user).data)
+
+
+class EmailVerificationResendApi(APIView):
+    """Always 202, whether or not an unverified account uses the email. A 429 past AUTH_THROTTLE_RATE
+    for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=EmailVerificationResendInputSerializer,
+        responses={202: DetailOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(EmailVerificationResendInputSerializer, request)
+        services.email_verification_resend(email=data["email"])
+        return Response(
+            {"detail": "If an unverified account uses this email, a new link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.users.models import User
 
-PROFILE_COLUMNS = ("id", "email", "name")
+PROFILE_COLUMNS = ("id", "email", "name", "email_verified_at")
 
 
 def user_profile(*, user_id: int) -> User:
