@@ -550,6 +550,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # The scheduler renews its lock every few seconds and would log each run at INFO.
-    "loggers": {"apscheduler": {"level": "WARNING"}},
+    # The scheduler renews its lock every few seconds and would log each run at INFO;
+    # axes logs every successful login at INFO; failures and lockouts are WARNING.
+    "loggers": {"apscheduler": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
