@@ -376,7 +376,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # authenticate(request, ...), where axes counts failures per account, in the shared Redis cache,
 # so a lockout holds on every app server. Per IP address, AUTH_THROTTLE_RATE limits the same
 # entry points (DRF throttles on the API, django-ratelimit on pages).
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+# axes.handlers.cache.AxesCacheHandler, failing open when Redis is down (project/login_lockout.py).
+AXES_HANDLER = "project.login_lockout.FailOpenAxesCacheHandler"
 AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
