@@ -63,7 +63,9 @@ def main() -> int:
 
         started = time.monotonic()
         mail_dir = var_dir / "mail"
-        wait_for(lambda: len(mailed(mail_dir, addresses)) == len(addresses), what="the verification emails", timeout=120)
+        wait_for(
+            lambda: len(mailed(mail_dir, addresses)) == len(addresses), what="the verification emails", timeout=120
+        )
         say(f"verification emails written by the job worker: {len(mailed(mail_dir, addresses))} of {len(addresses)} "
             f"(the last {time.monotonic() - started:.1f} s after the last signup answered)")
 

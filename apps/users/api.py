@@ -120,7 +120,9 @@ class EmailVerifyApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=EmailVerifyInputSerializer, responses={200: UserOutputSerializer, **error_responses(400, 429)})
+    @extend_schema(
+        request=EmailVerifyInputSerializer, responses={200: UserOutputSerializer, **error_responses(400, 429)}
+    )
     def post(self, request: Request) -> Response:
         data = validated_input(EmailVerifyInputSerializer, request)
         user = services.email_verify(**data)

@@ -65,7 +65,9 @@ def locked_out_error() -> DomainError:
     )
 
 
-def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
     """The page a locked-out login gets (AXES_LOCKOUT_CALLABLE): 429, with Retry-After."""
     seconds = _lockout_seconds()
     response = render(

@@ -46,7 +46,9 @@ def test_signup_mails_only_a_verification_link_with_nothing_the_signup_wrote(
     api_client, django_capture_on_commit_callbacks, stub_broker
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(SIGNUP_URL, {"email": "ada@example.com", "password": STRONG_PASSWORD, "name": ATTACKER_TEXT})
+        response = api_client.post(
+            SIGNUP_URL, {"email": "ada@example.com", "password": STRONG_PASSWORD, "name": ATTACKER_TEXT}
+        )
     _run_queued_jobs(stub_broker)
 
     assert response.status_code == 201
@@ -127,12 +129,17 @@ def test_the_page_link_verifies_once(client):
     assert second.status_code == 400 and "invalid, expired or used already" in second.text
 
 
-def test_resend_sends_a_new_link_to_an_unverified_account_only(api_client, django_capture_on_commit_callbacks, stub_broker):
+def test_resend_sends_a_new_link_to_an_unverified_account_only(
+    api_client, django_capture_on_commit_callbacks, stub_broker
+):
     UserFactory(email="new@example.com", email_verified_at=None)
     UserFactory(email="old@example.com")
 
     with django_capture_on_commit_callbacks(execute=True) as jobs:
-        answers = [api_client.post(RESEND_URL, {"email": email}) for email in ("new@example.com", "old@example.com", "nobody@example.com")]
+        answers = [
+            api_client.post(RESEND_URL, {"email": email})
+            for email in ("new@example.com", "old@example.com", "nobody@example.com")
+        ]
     _run_queued_jobs(stub_broker)
 
     assert {(answer.status_code, answer.json()["detail"]) for answer in answers} == {
@@ -152,7 +159,8 @@ def test_a_password_reset_email_to_an_unverified_address_has_no_name():
 
 def test_an_order_confirmation_to_an_unverified_address_has_no_name():
     user = UserFactory(email_verified_at=None, name=ATTACKER_TEXT)
-    order = order_services.order_create(user=user, items=[order_services.OrderLine(product_id=ProductFactory().pk, quantity=1)])
+    line = order_services.OrderLine(product_id=ProductFactory().pk, quantity=1)
+    order = order_services.order_create(user=user, items=[line])
 
     order_services.order_confirmation_email_send(order_id=order.pk)
 
