@@ -12,6 +12,8 @@ from apps.users.api import (
     ApiTokensApi,
     LogoutAllApi,
     LogoutApi,
+    EmailVerificationResendApi,
+    EmailVerifyApi,
     MeApi,
     PasswordResetApi,
     PasswordResetConfirmApi,
@@ -33,6 +35,8 @@ urlpatterns = [
     re_path(rf"^auth/tokens/(?P<pk>{ID_PATTERN})/$", ApiTokenApi.as_view(), name="token-revoke"),
     path("auth/password-reset/", PasswordResetApi.as_view(), name="password-reset"),
     path("auth/password-reset/confirm/", PasswordResetConfirmApi.as_view(), name="password-reset-confirm"),
+    path("auth/verify-email/", EmailVerifyApi.as_view(), name="verify-email"),
+    path("auth/verify-email/resend/", EmailVerificationResendApi.as_view(), name="verify-email-resend"),
     path("users/me/", MeApi.as_view(), name="me"),
     # Jobs behind the API: each POST answers 202 and a job does the work (docs/jobs.md).
     path("reports/", reports.SalesReportsApi.as_view(), name="reports"),

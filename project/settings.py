@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "csp",
     "django_dramatiq",
     "cacheops",
+    "axes",
+    "django_ratelimit",
     "project",
     "apps.core",
     "apps.users",
@@ -112,6 +114,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A page over its rate limit answers 429 (RATELIMIT_VIEW), not django-ratelimit's 403.
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: turns a login that axes locked out into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Server-Timing on every response: database time and queries (all aliases), query cache hits and
@@ -362,6 +368,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The axes backend first: a locked-out account is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # API tokens (django-rest-knox, https://jazzband.github.io/django-rest-knox/settings/): one per
 # sign-in (device), stored as a SHA-512 digest, sent as `Authorization: Token <key>`. A token used
 # within API_TOKEN_TTL_DAYS stays valid (each use pushes its expiry forward), but never longer than
@@ -389,6 +400,46 @@ REST_KNOX = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # =============================================================================
+# Login lockouts and rate limits (docs/security.md)
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# https://django-ratelimit.readthedocs.io/en/stable/settings.html
+# =============================================================================
+# Every way in (the login page, the admin login, POST /api/v1/auth/token/) goes through
+# authenticate(request, ...), where axes counts failures per account, in the shared Redis cache,
+# so a lockout holds on every app server. Per IP address, AUTH_THROTTLE_RATE limits the same
+# entry points (DRF throttles on the API, django-ratelimit on pages).
+# axes.handlers.cache.AxesCacheHandler, failing open when Redis is down (project/login_lockout.py).
+AXES_HANDLER = "project.login_lockout.FailOpenAxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Per account, from any address: a password guesser spreading over many IPs is still stopped.
+# Per IP is AUTH_THROTTLE_RATE's job, so one typo-prone office behind a NAT locks no one else
+# out: axes' warning that "ip_address" is not a lockout parameter does not apply.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# authenticate()'s keyword, what login forms post; the callable folds the letter case, as login does.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.users.limits.login_identity"
+AXES_CLIENT_IP_CALLABLE = "project.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.users.limits.lockout_response"
+# The cache handler keeps no database log for the admin to show.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
+
+# Per client IP on the auth entry points (pages and API alike), per target address on mail.
+AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="20/min")
+# Password-reset and verification links sent to one address, whoever asks: stops mail bombing.
+MAIL_TO_ADDRESS_RATE = env.str("MAIL_TO_ADDRESS_RATE", default="5/h")
+RATELIMIT_USE_CACHE = "default"
+# The client IP as DRF's throttles see it (NUM_PROXIES), for ratelimit and axes alike.
+RATELIMIT_IP_META_KEY = "project.client_ip.client_ip"
+RATELIMIT_VIEW = "apps.users.views.too_many_requests"
+# Redis down: limits allow, as DRF's throttles do (DJANGO_REDIS_IGNORE_EXCEPTIONS above).
+RATELIMIT_FAIL_OPEN = True
+
+# =============================================================================
 # REST framework and API schema
 # https://www.django-rest-framework.org/api-guide/settings/
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
@@ -411,10 +462,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env.str("AUTH_THROTTLE_RATE", default="20/min"),
+        "auth": AUTH_THROTTLE_RATE,
         # Sales reports and orders exports requested, per user (apps/reports/api.py).
         "report_requests": env.str("REPORT_REQUEST_THROTTLE_RATE", default="30/hour"),
     },
+    # The number of proxies in front of the app that append to X-Forwarded-For: the client IP
+    # of every limit (project/client_ip.py). 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -456,6 +509,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Headroom <noreply@lo
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # A password-reset link works for this many seconds, and only until the password changes.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# An email-verification link works for this many seconds, and only until the address is verified.
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 60 * 60)
+# true: an account orders only once its address is verified (a 403 email_unverified before).
+# false (default) keeps API v1's sign-up, token, order flow working for existing clients.
+EMAIL_VERIFICATION_REQUIRED_TO_ORDER = env.bool("EMAIL_VERIFICATION_REQUIRED_TO_ORDER", default=False)
 
 # =============================================================================
 # Static and media files
@@ -592,6 +650,8 @@ LOGGING = {
     "loggers": {
         # The scheduler renews its lock every few seconds and would log each run at INFO.
         "apscheduler": {"level": "WARNING"},
+        # Axes logs every successful login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
         "django.request": {"filters": ["redact_urls"]},
     },
 }

@@ -4,6 +4,7 @@ from django.urls import include, path
 from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.users.limits import limit_posts_per_ip
 from project.readiness import readyz
 
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),
+    # The admin's login, limited per client IP like every other way in (axes locks per account).
+    path("admin/login/", limit_posts_per_ip(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include(("project.page_urls", "pages"), namespace="pages")),
 ]

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from apps.orders.models import Order, OrderItem
 from apps.products.models import Category, Product
@@ -16,6 +17,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
     password = factory.django.Password(DEFAULT_PASSWORD)
+    # Verified, as accounts from before verification are: UserFactory(email_verified_at=None) is one that is not.
+    email_verified_at = factory.LazyFunction(timezone.now)
 
 
 class StaffFactory(UserFactory):

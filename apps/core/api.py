@@ -85,7 +85,10 @@ def _request_fingerprint(request: Request) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every handled error, in the one shape."""
     if isinstance(exc, DomainError):
-        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(
+            error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status, headers=headers
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
     if isinstance(exc, (Http404, ObjectDoesNotExist)):

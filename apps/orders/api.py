@@ -38,7 +38,7 @@ from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSeria
         ],
         responses={
             201: OpenApiResponse(OrderOutputSerializer, description="Placed; or the first response again, for a retry"),
-            **error_responses(400, 401, 409, 422),
+            **error_responses(400, 401, 403, 409, 422),
         },
     ),
     cancel=extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)}),

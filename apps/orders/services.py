@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -34,8 +35,15 @@ class OrderLine:
 def order_create(*, user: User, items: list[OrderLine]) -> Order:
     """Place an order in one transaction: lock the products, check stock, take it, write the order.
 
-    Raises DomainError (nothing written) for an unknown or inactive product, or for too little stock.
+    Raises DomainError (nothing written) for an unknown or inactive product, or for too little stock,
+    and, with EMAIL_VERIFICATION_REQUIRED_TO_ORDER, for a user whose email is not verified (a 403).
     """
+    if settings.EMAIL_VERIFICATION_REQUIRED_TO_ORDER and not user.email_verified:
+        raise DomainError(
+            code="email_unverified",
+            message="Verify your email before placing an order: follow the link we emailed you, or ask for a new one.",
+            status=403,
+        )
     if not items:
         raise DomainError(code="empty_order", message="An order needs at least one item.", fields={"items": ["Empty."]})
     quantities = Counter[int]()

@@ -12,8 +12,13 @@ def send_welcome_email(*, user_id: int) -> None:
 
 
 @dramatiq.actor(**EMAIL_JOB_OPTIONS)
-def send_password_reset_email(*, user_id: int, request_id: str) -> None:
-    services.password_reset_email_send(user_id=user_id, request_id=request_id)
+def send_verification_email(*, email: str, request_id: str) -> None:
+    services.verification_email_send(email=email, request_id=request_id)
+
+
+@dramatiq.actor(**EMAIL_JOB_OPTIONS)
+def send_password_reset_email(*, email: str, request_id: str) -> None:
+    services.password_reset_email_send(email=email, request_id=request_id)
 
 
 @dramatiq.actor(max_retries=3, time_limit=300_000)

@@ -8,15 +8,15 @@ from apps.users.models import TOKEN_PREFIX_SHOWN, ApiToken, User
 class UserAdmin(DjangoUserAdmin):
     """Django's UserAdmin, with the email as the login in place of a username."""
 
-    list_display = ("email", "name", "is_staff", "is_superuser", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    list_display = ("email", "name", "is_staff", "is_superuser", "is_active", "email_verified_at", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active", ("email_verified_at", admin.EmptyFieldListFilter), "groups")
     search_fields = ("email", "name")
     ordering = ("email",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("name",)}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),

@@ -18,6 +18,8 @@ from apps.users.models import ApiToken
 from apps.users.serializers import (
     ApiTokenOutputSerializer,
     DetailOutputSerializer,
+    EmailVerificationResendInputSerializer,
+    EmailVerifyInputSerializer,
     PasswordResetConfirmInputSerializer,
     PasswordResetRequestInputSerializer,
     ProfileUpdateInputSerializer,
@@ -29,6 +31,8 @@ from apps.users.serializers import (
 
 
 class SignupApi(APIView):
+    """The account is made at once, with ``email_verified: false``; a job emails a link to verify the address."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -55,7 +59,7 @@ class TokenApi(APIView):
     @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **error_responses(400, 429)})
     def post(self, request: Request) -> Response:
         data = validated_input(TokenInputSerializer, request)
-        token, key = services.token_for_credentials(**data, label=request.headers.get("User-Agent", ""))
+        token, key = services.token_for_credentials(request=request, **data, label=request.headers.get("User-Agent", ""))
         return Response(TokenOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
 
 
@@ -127,7 +131,8 @@ class MeApi(APIView):
 
 
 class PasswordResetApi(APIView):
-    """Always 202, whether or not the email has an account: the answer reveals nothing."""
+    """Always 202, whether or not the email has an account: the answer reveals nothing. A 429 past
+    AUTH_THROTTLE_RATE for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -162,3 +167,42 @@ class PasswordResetConfirmApi(APIView):
         data = validated_input(PasswordResetConfirmInputSerializer, request)
         services.password_reset_confirm(**data)
         return Response({"detail": "Password changed."})
+
+
+class EmailVerifyApi(APIView):
+    """``token`` is the last part of the emailed link; a link works once."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=EmailVerifyInputSerializer, responses={200: UserOutputSerializer, **error_responses(400, 429)}
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(EmailVerifyInputSerializer, request)
+        user = services.email_verify(**data)
+        return Response(UserOutputSerializer(user).data)
+
+
+class EmailVerificationResendApi(APIView):
+    """Always 202, whether or not an unverified account uses the email. A 429 past AUTH_THROTTLE_RATE
+    for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=EmailVerificationResendInputSerializer,
+        responses={202: DetailOutputSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(EmailVerificationResendInputSerializer, request)
+        services.email_verification_resend(email=data["email"])
+        return Response(
+            {"detail": "If an unverified account uses this email, a new link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -13,3 +13,7 @@ class SignupForm(forms.Form):
 
 class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class EmailVerificationResendForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))

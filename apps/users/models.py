@@ -35,6 +35,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Set when the owner of the address followed the link emailed at sign-up (services.email_verify).
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -49,6 +51,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def name_for_mail(self) -> str:
+        """The name emails may greet with: none until the address is verified, since anyone can
+        sign up with someone else's address and write what they like as the name."""
+        return self.name if self.email_verified else ""
 
 
 class ApiToken(AbstractAuthToken):

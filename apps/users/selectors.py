@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.users.demo import DEMO_ACCOUNTS
 from apps.users.models import ApiToken, User
 
-PROFILE_COLUMNS = ("id", "email", "name")
+PROFILE_COLUMNS = ("id", "email", "name", "email_verified_at")
 
 
 def user_profile(*, user_id: int) -> User:

@@ -32,9 +32,11 @@ class ApiTokenOutputSerializer(serializers.ModelSerializer):
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
+    email_verified = serializers.BooleanField(read_only=True)
+
     class Meta:
         model = User
-        fields = ["id", "email", "name"]
+        fields = ["id", "email", "name", "email_verified"]
 
 
 class ProfileUpdateInputSerializer(serializers.Serializer):
@@ -49,6 +51,16 @@ class PasswordResetConfirmInputSerializer(serializers.Serializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
     new_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class EmailVerifyInputSerializer(serializers.Serializer):
+    """``token`` is the last part of the emailed link (/verify-email/<token>/)."""
+
+    token = serializers.CharField(max_length=512)
+
+
+class EmailVerificationResendInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
 
 
 class DetailOutputSerializer(serializers.Serializer):

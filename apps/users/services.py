@@ -1,4 +1,5 @@
-"""Writes to users: sign-up, profile changes, API tokens, password resets, and their emails."""
+"""Writes to users: sign-up, email verification, profile changes, API tokens, password resets,
+and their emails."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
@@ -19,13 +22,25 @@ from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.users import actors
+from apps.users.limits import locked_out_error, mail_to_address_limit
 from apps.users.models import LABEL_MAX_LENGTH, ApiToken, User
+
+EMAIL_VERIFICATION_SALT = "apps.users.email-verification"
 
 
 def user_create(
-    *, email: str, password: str, name: str = "", is_staff: bool = False, is_superuser: bool = False
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    email_verified: bool = False,
 ) -> User:
-    """Sign a user up. A taken email, in any letter case, or a weak password is a DomainError."""
+    """Sign a user up. A taken email, in any letter case, or a weak password is a DomainError.
+
+    ``email_verified``: the address is known good (an account staff or a seed makes), no link needed.
+    """
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise _email_taken()
@@ -39,11 +54,21 @@ def user_create(
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                email, password, name=name, is_staff=is_staff or is_superuser, is_superuser=is_superuser
+                email,
+                password,
+                name=name,
+                is_staff=is_staff or is_superuser,
+                is_superuser=is_superuser,
+                email_verified_at=timezone.now() if email_verified else None,
             )
     except IntegrityError as error:  # a concurrent sign-up won the race for the same email
         raise _email_taken() from error
-    send_on_commit(actors.send_welcome_email, user_id=user.pk)
+    if email_verified:
+        send_on_commit(actors.send_welcome_email, user_id=user.pk)
+        return user
+    # The address may be someone else's: it gets a link with no text of the sign-up's in it, and
+    # the welcome email (which greets by name) only once the link is followed.
+    send_on_commit(actors.send_verification_email, email=user.email, request_id=uuid.uuid4().hex)
     return user
 
 
@@ -54,10 +79,13 @@ def user_update(*, user: User, name: str | None = None) -> User:
     return user
 
 
-def token_for_credentials(*, email: str, password: str, label: str = "") -> tuple[ApiToken, str]:
+def token_for_credentials(*, request: HttpRequest, email: str, password: str, label: str = "") -> tuple[ApiToken, str]:
     """Sign in: a new API token for this device, and its key, which only the client ever sees."""
-    user = authenticate(username=email, password=password)
+    # With the request, axes counts the failure and refuses a locked-out account (settings.AXES_*).
+    user = authenticate(request, username=email, password=password)
     if user is None:
+        if getattr(request, "axes_locked_out", False):
+            raise locked_out_error()
         raise DomainError(code="invalid_credentials", message="Unable to log in with these credentials.")
     return api_token_create(user=user, label=label)
 
@@ -99,29 +127,89 @@ def _email_taken() -> DomainError:
 
 
 def welcome_email_send(*, user_id: int) -> None:
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+    user = User.objects.filter(pk=user_id, is_active=True, email_verified_at__isnull=False).first()
     if user is None:
-        return  # deleted or deactivated since sign-up: nothing to welcome
+        return  # deleted or deactivated since, or never verified: nothing to welcome
     email_send_once(
         key=f"welcome:{user.pk}", to=user.email, subject="Welcome to Headroom", template="welcome", context={"user": user}
     )
 
 
-def password_reset_request(*, email: str) -> None:
-    """Email a reset link if an active account with a password uses ``email``; say nothing either way.
+def email_verification_resend(*, email: str) -> None:
+    """Send a new verification link if an unverified account uses ``email``; a 429 DomainError past
+    MAIL_TO_ADDRESS_RATE for the address.
 
-    The caller answers the same whether or not the account exists, so the answer reveals nothing.
+    The same work whether or not the account exists (the job looks it up), so neither the
+    answer nor its timing reveals it.
     """
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).only("id", "password").first()
-    if user is None or not user.has_usable_password():
-        return
-    # One key per request: asking twice sends two links, a redelivered message still sends one.
-    send_on_commit(actors.send_password_reset_email, user_id=user.pk, request_id=uuid.uuid4().hex)
+    email = email.strip().lower()
+    mail_to_address_limit(email=email, purpose="verify-email")
+    send_on_commit(actors.send_verification_email, email=email, request_id=uuid.uuid4().hex)
 
 
-def password_reset_email_send(*, user_id: int, request_id: str) -> None:
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+def verification_email_send(*, email: str, request_id: str) -> None:
+    user = User.objects.filter(email__iexact=email, is_active=True, email_verified_at__isnull=True).first()
     if user is None:
+        return  # no such account, or verified already
+    token = signing.dumps([user.pk, user.email], salt=EMAIL_VERIFICATION_SALT)
+    path = reverse("pages:verify-email", kwargs={"token": token})
+    # Nothing of what the sign-up wrote (the name) goes to an address not verified yet.
+    email_send_once(
+        key=f"verify-email:{request_id}",
+        to=user.email,
+        subject="Verify your Headroom email",
+        template="verify_email",
+        context={
+            "email": user.email,
+            "verify_url": f"{settings.SITE_URL}{path}",
+            "token": token,
+            "valid_hours": settings.EMAIL_VERIFICATION_TIMEOUT // 3600,
+        },
+    )
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the address of a verification link verified, and send the welcome email. A bad, expired
+    or already used link is a DomainError."""
+    invalid = DomainError(
+        code="invalid_token",
+        message="This verification link is invalid, expired or used already; ask for a new one.",
+        fields={"token": ["Invalid or expired."]},
+    )
+    try:
+        user_id, email = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_TIMEOUT)
+    except (signing.BadSignature, TypeError, ValueError) as error:
+        raise invalid from error
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update()
+            .filter(pk=user_id, email=email, is_active=True, email_verified_at__isnull=True)
+            .first()
+        )
+        if user is None:
+            raise invalid
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    send_on_commit(actors.send_welcome_email, user_id=user.pk)
+    return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link if an active account with a password uses ``email``; say nothing either
+    way. A 429 DomainError past MAIL_TO_ADDRESS_RATE for the address.
+
+    The job is enqueued whether or not the account exists (the job looks it up), so neither the
+    answer nor the work, nor its timing, reveals it.
+    """
+    email = email.strip().lower()
+    mail_to_address_limit(email=email, purpose="password-reset")
+    # One key per request: asking twice sends two links, a redelivered message still sends one.
+    send_on_commit(actors.send_password_reset_email, email=email, request_id=uuid.uuid4().hex)
+
+
+def password_reset_email_send(*, email: str, request_id: str) -> None:
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
         return
     # Made now, by the job: the link is valid PASSWORD_RESET_TIMEOUT from when it is sent,
     # and stops working as soon as the password changes or the user logs in.

@@ -108,7 +108,8 @@ def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
     actors = [actor for actor in dramatiq.get_broker().actors.values() if actor.fn.__module__.startswith("apps.")]
 
     assert {actor.actor_name for actor in actors} >= {
-        "send_welcome_email", "send_password_reset_email", "send_order_confirmation", "refresh_daily_sales",
+        "send_welcome_email", "send_verification_email", "send_password_reset_email", "send_order_confirmation",
+        "refresh_daily_sales",
         "generate_report", "run_product_import", "relay_outbox", "prune_job_log",
         "expire_reports", "expire_product_imports", "prune_idempotent_requests",
     }

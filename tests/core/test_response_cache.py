@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from apps.products import selectors, services
@@ -91,7 +92,7 @@ def _force_login_client(user) -> APIClient:
 
 def _password_login_client(user) -> APIClient:
     client = APIClient()
-    assert client.login(username=user.email, password=DEFAULT_PASSWORD)
+    assert client.login(request=HttpRequest(), username=user.email, password=DEFAULT_PASSWORD)
     return client
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from apps.orders.models import Order, OrderItem
-from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
+from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -349,3 +349,29 @@ def test_order_list_costs_the_same_queries_for_1_and_50_orders(user_client, user
     results = response.json()["results"]
     assert len(results) == min(rows, 20)
     assert all(len(order["items"]) == 2 for order in results)
+
+
+@pytest.fixture
+def unverified_client(api_client):
+    api_client.force_authenticate(UserFactory(email_verified_at=None))
+    return api_client
+
+
+def test_an_unverified_account_cannot_order_when_verification_is_required(unverified_client, settings):
+    settings.EMAIL_VERIFICATION_REQUIRED_TO_ORDER = True
+    product = ProductFactory(stock=5)
+
+    response = unverified_client.post(ORDERS_URL, _order_of((product.pk, 1)), format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "email_unverified"
+    assert "Verify your email" in response.json()["error"]["message"]
+    assert _nothing_was_written(product)
+
+
+def test_an_unverified_account_orders_by_default_as_api_v1_clients_did(unverified_client):
+    product = ProductFactory(stock=5)
+
+    response = unverified_client.post(ORDERS_URL, _order_of((product.pk, 1)), format="json")
+
+    assert response.status_code == 201

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from apps.orders.models import Order
-from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
+from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +190,15 @@ def test_opening_the_order_address_after_login_goes_back_to_the_product_page(cli
 
     assert response.status_code == 302
     assert response.url == f"/products/{product.pk}/"
+
+
+def test_an_unverified_account_ordering_from_the_product_page_is_told_to_verify(client, settings):
+    settings.EMAIL_VERIFICATION_REQUIRED_TO_ORDER = True
+    product = ProductFactory(stock=5)
+    client.force_login(UserFactory(email_verified_at=None))
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "1"}, follow=True)
+
+    assert response.redirect_chain == [(f"/products/{product.pk}/", 302)]
+    assert "Verify your email before placing an order" in response.text
+    assert not Order.objects.exists()

@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Sum
+from django.http import HttpRequest
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -57,7 +58,7 @@ def test_seed_scale_skews_orders_towards_a_few_users_who_can_log_in():
 
     per_user = sorted(Order.objects.values("user").annotate(n=Count("id")).values_list("n", flat=True))
     assert per_user[-1] >= 10 * per_user[len(per_user) // 2]  # the busiest user, against the median
-    assert authenticate(username=User.objects.first().email, password=SEED_PASSWORD) is not None
+    assert authenticate(HttpRequest(), username=User.objects.first().email, password=SEED_PASSWORD) is not None
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.http import HttpRequest
 from zeal import zeal_ignore
 
 from apps.orders.models import Order
@@ -30,8 +31,8 @@ def test_seed_demo_creates_a_catalog_a_demo_user_and_a_superuser():
     assert Product.objects.count() == 30
     # Two sign-ins in one test, each one User.get() from the same line of the auth backend: no loop.
     with zeal_ignore([{"model": "users.User", "field": "get()"}]):
-        assert authenticate(username=DEMO_EMAIL, password=DEMO_PASSWORD) is not None
-        admin = authenticate(username=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+        assert authenticate(HttpRequest(), username=DEMO_EMAIL, password=DEMO_PASSWORD) is not None
+        admin = authenticate(HttpRequest(), username=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     assert admin.is_staff and admin.is_superuser
 
 

@@ -18,12 +18,12 @@ def auth_rate_of_two_per_minute(monkeypatch):
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
 
 
-def test_signup_creates_the_user_and_answers_id_email_and_name(api_client):
+def test_signup_creates_the_user_and_answers_id_email_name_and_that_the_email_is_not_verified(api_client):
     response = api_client.post(SIGNUP_URL, {"email": "ada@example.com", "password": STRONG_PASSWORD, "name": "Ada"})
 
     assert response.status_code == 201
     user = User.objects.get()
-    assert response.json() == {"id": user.pk, "email": "ada@example.com", "name": "Ada"}
+    assert response.json() == {"id": user.pk, "email": "ada@example.com", "name": "Ada", "email_verified": False}
     assert user.check_password(STRONG_PASSWORD)
 
 

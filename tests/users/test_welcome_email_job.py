@@ -1,5 +1,6 @@
 """Stage 1 runs jobs for real: the web process enqueues, a worker process sends."""
 
+import re
 import uuid
 from pathlib import Path
 
@@ -8,17 +9,20 @@ from django.conf import settings
 
 from tests.workers import running_worker, wait_until
 
+VERIFY_LINK = re.compile(r"/verify-email/(?P<token>[^/\s]+)/")
 
-def _mail_for(address: str) -> list[Path]:
+
+def _mail_for(address: str, subject: str) -> list[str]:
     mail_dir = Path(settings.EMAIL_FILE_PATH)
     if not mail_dir.exists():
         return []
-    return [path for path in mail_dir.iterdir() if f"To: {address}" in path.read_text(errors="replace")]
+    texts = (path.read_text(errors="replace") for path in mail_dir.iterdir())
+    return [text for text in texts if f"To: {address}" in text and f"Subject: {subject}" in text]
 
 
 @pytest.mark.jobs
 @pytest.mark.django_db(transaction=True)
-def test_signup_welcome_email_is_sent_by_a_real_worker_process(api_client):
+def test_signup_mails_a_verification_link_and_the_welcome_follows_verification_by_a_real_worker(api_client):
     address = f"welcome-{uuid.uuid4().hex}@example.com"
 
     response = api_client.post(
@@ -27,6 +31,9 @@ def test_signup_welcome_email_is_sent_by_a_real_worker_process(api_client):
     assert response.status_code == 201
 
     with running_worker():
-        sent = wait_until(lambda: _mail_for(address), timeout=60)
-    assert len(sent) == 1
-    assert "Welcome to Headroom" in sent[0].read_text()
+        (verification,) = wait_until(lambda: _mail_for(address, "Verify your Headroom email"), timeout=60)
+        assert "Wendy" not in verification
+        token = VERIFY_LINK.search(verification)["token"]
+        assert api_client.post("/api/v1/auth/verify-email/", {"token": token}).status_code == 200
+        (welcome,) = wait_until(lambda: _mail_for(address, "Welcome to Headroom"), timeout=60)
+    assert "Wendy" in welcome
