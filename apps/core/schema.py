@@ -11,12 +11,12 @@ A view still lists its own errors (400, 403, 404, 409) with ``error_responses``.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import pagination, serializers
+from rest_framework.request import Request
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -38,7 +38,6 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict with the current state",
-    415: "Unsupported media type",
     429: "Too many requests",
 }
 
@@ -75,5 +74,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _anonymous_allowed(self) -> bool:
         # What the view's own permissions answer an anonymous caller of this method.
-        anonymous = SimpleNamespace(method=self.method, user=AnonymousUser(), auth=None)
+        http_request = HttpRequest()
+        http_request.method = self.method
+        anonymous = Request(http_request)
+        anonymous.user = AnonymousUser()
         return all(permission.has_permission(anonymous, self.view) for permission in self.view.get_permissions())
