@@ -182,10 +182,13 @@ def _match(request: HttpRequest) -> tuple[CachedEndpoint, re.Match[str]] | None:
 
 
 def _canonical_page_size(value: str) -> str | None:
-    # As DRF reads it: a positive int capped at the maximum; anything else means the default.
-    if not value.isdigit() or int(value) == 0:
+    # As DRF reads it (int(), so also " 7", "+7", "1_0" and Arabic-Indic digits): a positive int
+    # capped at the maximum; anything int() refuses ("²" is a digit to isdigit()) means the default.
+    try:
+        size = int(value)
+    except ValueError:
         return None
-    return str(min(int(value), MAX_PAGE_SIZE))
+    return str(min(size, MAX_PAGE_SIZE)) if size > 0 else None
 
 
 def _canonical_boolean(value: str) -> str | None:

@@ -90,7 +90,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status, headers=headers
         )
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
+        exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -126,6 +126,25 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body(code="not_found", message="Not found."), status=status.HTTP_404_NOT_FOUND)
     return defaults.page_not_found(request, exception)
+
+
+class JsonNotFoundUnderDebugMiddleware:
+    """Under DEBUG Django answers an unknown URL with its HTML technical page and never calls
+    handler404; this gives /api/ the JSON 404 there too. A no-op in production, where handler404
+    already answers. Inside CommonMiddleware, so its redirect to the URL with a slash still happens."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == status.HTTP_404_NOT_FOUND
+            and _is_api(request)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return handler404(request, Http404())
+        return response
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.core.api import IDEMPOTENCY_KEY_HEADER, ID_PATTERN, idempotent, validated_input
 from apps.core.pagination import NewestFirstCursorPagination
+from apps.core.parsers import JSONParser
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
 from apps.orders.models import Order
@@ -45,6 +46,8 @@ from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSeria
 )
 class OrderViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
+    # JSON only: an order's items are a list of objects, which no form encoding carries.
+    parser_classes = [JSONParser]
     serializer_class = OrderOutputSerializer
     pagination_class = NewestFirstCursorPagination
     lookup_value_regex = ID_PATTERN

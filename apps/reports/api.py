@@ -27,7 +27,7 @@ from apps.reports import selectors, services
 from apps.reports.models import Report
 from apps.reports.serializers import ReportOutputSerializer, SalesReportInputSerializer
 
-CSV_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file (text/csv)")
+CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV file")}
 QUEUED = OpenApiResponse(ReportOutputSerializer, description="Queued: a job writes the file")
 UNFINISHED = OpenApiResponse(
     ReportOutputSerializer, description="The caller's same request, still pending or running; nothing queued"
@@ -66,7 +66,7 @@ class SalesReportApi(APIView):
 class SalesReportDownloadApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses={200: CSV_RESPONSE, **error_responses(401, 403, 404, 409)})
+    @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 403, 404, 409)})
     def get(self, request: Request, pk: str) -> FileResponse:
         return _download(selectors.sales_report(report_id=int(pk)))
 
@@ -97,7 +97,7 @@ class OrdersExportApi(APIView):
 class OrdersExportDownloadApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: CSV_RESPONSE, **error_responses(401, 404, 409)})
+    @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 404, 409)})
     def get(self, request: Request, pk: str) -> FileResponse:
         return _download(selectors.orders_export_for_user(user=request.user, report_id=int(pk)))
 

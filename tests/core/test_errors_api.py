@@ -1,14 +1,17 @@
 """Every error any API view gives has the shape {"error": {"code", "message", "fields"}}."""
 
+import base64
 import io
+from urllib.parse import urlencode
 
 import pytest
+from django.test import override_settings
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
 from apps.core.parsers import JSONParser
 
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +29,27 @@ def _assert_error_shape(response, *, status: int, code: str) -> None:
 @pytest.mark.parametrize("path", ["/api/nope/", "/api/v1/nope/", "/api/v1/orders/1/nope/", "/api/v1/products/abc/"])
 def test_an_unknown_url_under_api_is_a_json_404(api_client, path):
     _assert_error_shape(api_client.get(path), status=404, code="not_found")
+
+
+@override_settings(DEBUG=True)
+@pytest.mark.parametrize("path", ["/api/nope/", "/api/v1/nope/", "/api/v1/orders/1/nope/"])
+def test_an_unknown_url_under_api_is_a_json_404_under_debug_too(api_client, path):
+    _assert_error_shape(api_client.get(path), status=404, code="not_found")
+
+
+@override_settings(DEBUG=True)
+def test_an_unknown_page_url_keeps_the_debug_404_page(api_client):
+    response = api_client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_api_url_without_its_slash_still_redirects_to_it(api_client):
+    response = api_client.get("/api/v1/products")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/v1/products/"
 
 
 def test_put_on_the_order_list_is_a_405_in_the_error_shape(user_client):
@@ -55,6 +79,20 @@ def test_a_validation_error_lists_the_fields_at_fault(api_client):
 
 def test_a_body_that_is_not_an_object_is_a_400_in_the_error_shape(api_client):
     response = api_client.post("/api/v1/auth/token/", ["a", "list"], format="json")
+
+    _assert_error_shape(response, status=400, code="invalid")
+
+
+def _cursor(**tokens: str) -> str:
+    # As DRF's CursorPagination encodes one: base64 of a query string (o offset, r reverse, p position).
+    return base64.b64encode(urlencode(tokens).encode()).decode()
+
+
+def test_a_django_validation_error_inside_a_view_is_a_400_in_the_error_shape(api_client):
+    # A forged cursor whose position is no price: Django's DecimalField raises while building the WHERE.
+    ProductFactory()
+
+    response = api_client.get("/api/v1/products/", {"ordering": "price", "cursor": _cursor(p="not-a-price")})
 
     _assert_error_shape(response, status=400, code="invalid")
 

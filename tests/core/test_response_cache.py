@@ -213,6 +213,22 @@ def test_invalid_values_of_known_parameters_do_not_add_response_cache_entries(pr
 
 
 @committed
+@pytest.mark.parametrize(
+    ("page_size", "results"),
+    [("\u0663", 3), ("\u00b2", 5), ("+3", 3), (" 3", 3), ("1" * 5000, 5), ("-3", 5)],
+    ids=["arabic-indic-3", "superscript-2", "plus-3", "space-3", "5000-digits", "negative"],
+)
+def test_a_page_size_is_read_as_drf_reads_it_and_never_raises(db, api_client, page_size, results):
+    # DRF reads page_size with int() (which takes any Unicode decimal digit) and falls back to the
+    # default on ValueError; "\u00b2" is a digit to str.isdigit() that int() refuses.
+    ProductFactory.create_batch(5)
+
+    response = api_client.get(PRODUCTS_URL, {"page_size": page_size})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == results
+
+
 def test_reads_of_200_unknown_product_ids_barely_grow_redis(api_client, redis_db):
     ProductFactory()
     api_client.get(PRODUCTS_URL)

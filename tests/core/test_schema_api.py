@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +30,10 @@ ENDPOINTS = [
 ]
 
 
-@pytest.fixture
-def schema(api_client) -> dict:
-    response = api_client.get("/api/schema/", {"format": "json"})
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker) -> dict:
+    with django_db_blocker.unblock():  # generated once: it takes a second
+        response = APIClient().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     return response.json()
 
@@ -94,3 +96,76 @@ def test_schema_documents_if_match_and_its_412_and_428_on_the_product_patch(sche
     assert if_match["in"] == "header"
     assert {"412", "428"} <= set(patch["responses"])
     assert "ETag" in schema["paths"]["/api/v1/products/{id}/"]["get"]["responses"]["200"]["headers"]
+
+
+def _operations(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+PUBLIC = [
+    ("/api/v1/auth/signup/", "post"),
+    ("/api/v1/auth/token/", "post"),
+    ("/api/v1/auth/password-reset/", "post"),
+    ("/api/v1/auth/password-reset/confirm/", "post"),
+    ("/api/v1/auth/verify-email/", "post"),
+    ("/api/v1/auth/verify-email/resend/", "post"),
+]
+PUBLIC_WITH_OPTIONAL_AUTH = [  # anyone may read; staff signed in see products taken off sale
+    ("/api/v1/categories/", "get"),
+    ("/api/v1/categories/{id}/", "get"),
+    ("/api/v1/products/", "get"),
+    ("/api/v1/products/{id}/", "get"),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), PUBLIC)
+def test_schema_declares_no_security_requirement_on_the_public_auth_endpoints(schema, path, method):
+    assert schema["paths"][path][method]["security"] == [{}]
+
+
+@pytest.mark.parametrize(("path", "method"), PUBLIC_WITH_OPTIONAL_AUTH)
+def test_schema_declares_authentication_optional_on_public_reads(schema, path, method):
+    assert {} in schema["paths"][path][method]["security"]
+
+
+def test_schema_requires_authentication_everywhere_else(schema):
+    public = {*PUBLIC, *PUBLIC_WITH_OPTIONAL_AUTH}
+    for path, method, operation in _operations(schema):
+        if (path, method) not in public:
+            assert {} not in operation["security"], (method, path)
+
+
+def test_schema_declares_json_only_for_a_new_order(schema):
+    assert list(schema["paths"]["/api/v1/orders/"]["post"]["requestBody"]["content"]) == ["application/json"]
+
+
+def test_a_new_order_sent_as_a_form_is_a_415(user_client):
+    response = user_client.post("/api/v1/orders/", {"items": "1"}, format="multipart")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/", "/api/v1/orders/"])
+def test_schema_documents_the_404_of_a_bad_cursor(schema, path):
+    assert "404" in schema["paths"][path]["get"]["responses"]
+
+
+@pytest.mark.parametrize(("path", "method"), PUBLIC)
+def test_schema_documents_the_429_of_a_throttled_endpoint(schema, path, method):
+    assert "429" in schema["paths"][path][method]["responses"]
+
+
+def test_schema_documents_a_401_wherever_credentials_are_read(schema):
+    for path, method, operation in _operations(schema):
+        if operation["security"] != [{}]:
+            assert "401" in operation["responses"], (method, path)
+
+
+def test_schema_declares_json_for_every_response_body_but_the_csv_downloads(schema):
+    for path, method, operation in _operations(schema):
+        for code, response in operation["responses"].items():
+            expected = ["text/csv"] if path.endswith("/download/") and code == "200" else ["application/json"]
+            assert list(response.get("content", {"application/json": {}})) == expected, (method, path, code)
