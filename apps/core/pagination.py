@@ -42,6 +42,14 @@ class CursorPagination(pagination.CursorPagination):
             raise NotFound(self.invalid_cursor_message)
         return cursor
 
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list | None:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except OverflowError as error:
+            # A forged date position at the calendar's edge overflows on its way to the database's
+            # time zone, while the WHERE is built: nothing ran, and the cursor is simply unreadable.
+            raise NotFound(self.invalid_cursor_message) from error
+
     # When no row of a page has a position of its own (all share the first column's value with the
     # row beyond), DRF's link from the last page back (or from a first page reached going back)
     # steps over page_size rows from that end: right only for a full page. From a short last page
