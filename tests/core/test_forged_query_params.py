@@ -129,12 +129,11 @@ def test_no_order_list_query_is_a_server_error(user_client, orders, query):
 
 @pytest.mark.parametrize("position", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 @pytest.mark.parametrize(("path", "ordering"), [("/api/v1/products/", "created_at"), ("/api/v1/orders/", None)])
-def test_a_cursor_at_the_calendars_edge_is_an_invalid_cursor_not_a_server_error(
-    user_client, catalog, orders, path, ordering, position
-):
+def test_a_cursor_at_the_calendars_edge_is_never_a_server_error(user_client, catalog, orders, path, ordering, position):
     query = {"cursor": _b64(urlencode({"p": position}).encode()), **({"ordering": ordering} if ordering else {})}
 
     response = user_client.get(path, query)
 
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    # SQLite overflows converting it to UTC (an invalid cursor, 404); PostgreSQL compares it as it is.
+    assert response.status_code in (200, 404)
+    _assert_no_server_error(response)
