@@ -22,9 +22,9 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 2000))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
-# One JSON object per line (project/gunicorn_logging.py): every value is escaped by json.dumps,
+# One JSON object per line (project/web/gunicorn_logging.py): every value is escaped by json.dumps,
 # which a format string (access_log_format) cannot guarantee for URLs and user agents.
-logger_class = "project.gunicorn_logging.JsonAccessLogger"
+logger_class = "project.web.gunicorn_logging.JsonAccessLogger"
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 
 
@@ -53,9 +53,9 @@ elif _control_socket:
 
 def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
     # Each response leaves in one write, header and body, so an app server killed mid-response
-    # never hands nginx a header it cannot retry (project/gunicorn_response.py). In the master,
+    # never hands nginx a header it cannot retry (project/web/gunicorn_response.py). In the master,
     # before any worker forks; imported here because the checkout is on sys.path by now.
-    from project.gunicorn_response import install
+    from project.web.gunicorn_response import install
 
     install()
     # Here rather than at import: `-b` on the command line overrides `bind` after this file is

@@ -11,8 +11,8 @@ class ProjectConfig(AppConfig):
     def ready(self) -> None:
         from cacheops.signals import cache_invalidated
 
-        from project import caching, query_cache_guard
+        from project.caching import invalidation, query_cache_guard
 
         query_cache_guard.install()
-        cache_invalidated.connect(caching.on_cache_invalidated, dispatch_uid="headroom-response-cache")
-        caching.drop_caches_when_redis_recovers()
+        cache_invalidated.connect(invalidation.on_cache_invalidated, dispatch_uid="headroom-response-cache")
+        invalidation.drop_caches_when_redis_recovers()

@@ -18,7 +18,8 @@ import django
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from project import embedded_redis, static_files
+from project.caching import embedded_redis
+from project.web import static_files
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,13 +101,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Content-Security-Policy on every response but static files, cached API answers included.
     "csp.middleware.CSPMiddleware",
-    # Cache-Control: private, no-store on whatever a signed-in user is sent (project/private_responses.py);
+    # Cache-Control: private, no-store on whatever a signed-in user is sent (project/security/private_responses.py);
     # outside the response cache, so that the API's own caching headers are set first.
-    "project.private_responses.PrivateWhenSignedIn",
-    # Answers cached public API reads before sessions, auth and routing run (project/response_cache.py).
-    "project.response_cache.PublicResponseCache",
+    "project.security.private_responses.PrivateWhenSignedIn",
+    # Answers cached public API reads before sessions, auth and routing run (project/caching/response_cache.py).
+    "project.caching.response_cache.PublicResponseCache",
     # Pins unsafe requests to the primary; sends a client's reads to replicas that have its writes.
-    "project.read_your_writes.ReadYourWritesMiddleware",
+    "project.routing.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,16 +124,16 @@ MIDDLEWARE = [
 ]
 
 # Server-Timing on every response: database time and queries (all aliases), query cache hits and
-# misses, a response cache hit, total time (project/server_timing.py). It tells any client what a
+# misses, a response cache hit, total time (project/ops/server_timing.py). It tells any client what a
 # request costs, so it is off in production unless asked for; when off it is not in MIDDLEWARE.
 SERVER_TIMING = env.bool("SERVER_TIMING", default=DEBUG)
 if SERVER_TIMING:
     # After whitenoise (static files need no timing), before the response cache (to see its hits).
-    MIDDLEWARE.insert(MIDDLEWARE.index("project.response_cache.PublicResponseCache"),
-                      "project.server_timing.ServerTimingMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache"),
+                      "project.ops.server_timing.ServerTimingMiddleware")
 
 # The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of
-# code raises NPlusOneError, in requests (project/n_plus_one.py) and in every test. On in development
+# code raises NPlusOneError, in requests (project/ops/n_plus_one.py) and in every test. On in development
 # and tests; it patches the ORM, so production refuses it. Allow-list a deliberate loop below or
 # with zeal_ignore() around it (docs/performance.md).
 N_PLUS_ONE_GUARD = env.bool("N_PLUS_ONE_GUARD", default=DEBUG)
@@ -141,7 +142,7 @@ if N_PLUS_ONE_GUARD and IS_PRODUCTION:
 if N_PLUS_ONE_GUARD:
     # Last, so that its ready() wraps the QuerySet methods cacheops and project/ replace in theirs.
     INSTALLED_APPS.append("zeal")
-    MIDDLEWARE.insert(0, "project.n_plus_one.NPlusOneGuardMiddleware")
+    MIDDLEWARE.insert(0, "project.ops.n_plus_one.NPlusOneGuardMiddleware")
 ZEAL_RAISE = True
 ZEAL_NPLUSONE_THRESHOLD = 2
 ZEAL_ALLOWLIST = [
@@ -195,8 +196,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Stage 3: read replicas. Comma-separated URLs, each becoming an alias replica_1, replica_2, ...
-# Routing (project/routers.py): writes, migrations and transactions on the primary; reads on a
-# healthy replica that has replayed the client's last write (project/read_your_writes.py).
+# Routing (project/routing/routers.py): writes, migrations and transactions on the primary; reads on a
+# healthy replica that has replayed the client's last write (project/routing/read_your_writes.py).
 DATABASE_REPLICAS = []
 for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
     alias = f"replica_{number}"
@@ -211,7 +212,7 @@ for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), star
     if DATABASES[alias]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES[alias]["OPTIONS"] = {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=1)}
     DATABASE_REPLICAS.append(alias)
-DATABASE_ROUTERS = ["project.routers.ReplicaRouter"]
+DATABASE_ROUTERS = ["project.routing.routers.ReplicaRouter"]
 # A replica leaves rotation when it lags more than this (time, bytes) or its connection fails.
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=60.0)
 REPLICA_MAX_LAG_BYTES = env.int("REPLICA_MAX_LAG_BYTES", default=8 * 1024 * 1024)
@@ -264,7 +265,7 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {
-            "REDIS_CLIENT_CLASS": "project.redis_guard.GuardedRedis",
+            "REDIS_CLIENT_CLASS": "project.caching.redis_guard.GuardedRedis",
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
         },
@@ -280,7 +281,7 @@ CACHEOPS_REDIS = (
     f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
     f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_CONNECT_TIMEOUT}"
 )
-CACHEOPS_CLIENT_CLASS = "project.redis_guard.GuardedRedis"
+CACHEOPS_CLIENT_CLASS = "project.caching.redis_guard.GuardedRedis"
 CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
 CACHEOPS_ENABLED = env.bool("CACHEOPS_ENABLED", default=True)
@@ -335,12 +336,12 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
         # django_dramatiq's AdminMiddleware (the admin's job log), with an enqueue race fixed.
-        "project.broker.JobLog",
+        "project.jobs.broker.JobLog",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         # With read replicas: a job reads from replicas that have replayed what enqueued it.
-        "project.broker.ReadYourWritesForJobs",
+        "project.jobs.broker.ReadYourWritesForJobs",
         # Re-sends what the outbox kept while the broker was down, whenever a worker starts.
-        "project.broker.RelayOutboxAtWorkerBoot",
+        "project.jobs.broker.RelayOutboxAtWorkerBoot",
     ],
 }
 # Worker processes import every app's actors.py, and tasks.py: dramatiq_crontab.tasks holds the
@@ -410,8 +411,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # authenticate(request, ...), where axes counts failures per account, in the shared Redis cache,
 # so a lockout holds on every app server. Per IP address, AUTH_THROTTLE_RATE limits the same
 # entry points (DRF throttles on the API, django-ratelimit on pages).
-# axes.handlers.cache.AxesCacheHandler, failing open when Redis is down (project/login_lockout.py).
-AXES_HANDLER = "project.login_lockout.FailOpenAxesCacheHandler"
+# axes.handlers.cache.AxesCacheHandler, failing open when Redis is down (project/security/login_lockout.py).
+AXES_HANDLER = "project.security.login_lockout.FailOpenAxesCacheHandler"
 AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
@@ -424,7 +425,7 @@ AXES_RESET_ON_SUCCESS = True
 # authenticate()'s keyword, what login forms post; the callable folds the letter case, as login does.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "apps.users.limits.login_identity"
-AXES_CLIENT_IP_CALLABLE = "project.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "project.security.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "apps.users.limits.lockout_response"
 # The cache handler keeps no database log for the admin to show.
 AXES_ENABLE_ADMIN = False
@@ -436,7 +437,7 @@ AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="20/min")
 MAIL_TO_ADDRESS_RATE = env.str("MAIL_TO_ADDRESS_RATE", default="5/h")
 RATELIMIT_USE_CACHE = "default"
 # The client IP as DRF's throttles see it (NUM_PROXIES), for ratelimit and axes alike.
-RATELIMIT_IP_META_KEY = "project.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "project.security.client_ip.client_ip"
 RATELIMIT_VIEW = "apps.users.views.too_many_requests"
 # Redis down: limits allow, as DRF's throttles do (DJANGO_REDIS_IGNORE_EXCEPTIONS above).
 RATELIMIT_FAIL_OPEN = True
@@ -470,7 +471,7 @@ REST_FRAMEWORK = {
         "report_requests": env.str("REPORT_REQUEST_THROTTLE_RATE", default="30/hour"),
     },
     # The number of proxies in front of the app that append to X-Forwarded-For: the client IP
-    # of every limit (project/client_ip.py). 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
+    # of every limit (project/security/client_ip.py). 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -539,8 +540,8 @@ MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
 MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
 if MEDIA_S3_BUCKET:
     _media_storage: dict = {
-        # django-storages' S3Storage, reading files as a stream (project/storage.py).
-        "BACKEND": "project.storage.StreamingS3Storage",
+        # django-storages' S3Storage, reading files as a stream (project/web/storage.py).
+        "BACKEND": "project.web.storage.StreamingS3Storage",
         "OPTIONS": {
             "bucket_name": MEDIA_S3_BUCKET,
             "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
@@ -576,7 +577,7 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/static_files.py).
+# Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/web/static_files.py).
 # Other names keep whitenoise's default max-age, 60 s (0 with DEBUG): their content can change.
 WHITENOISE_ADD_HEADERS_FUNCTION = static_files.cache_hashed_files_for_a_year
 
@@ -647,7 +648,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # A password-reset link in "Not Found: /..." is logged redacted (runserver's request lines are not).
-    "filters": {"redact_urls": {"()": "project.log_redaction.RedactUrls"}},
+    "filters": {"redact_urls": {"()": "project.security.log_redaction.RedactUrls"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -19,7 +19,7 @@ from project.settings import *  # noqa: E402,F403
 N_PLUS_ONE_GUARD = True
 if "zeal" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]  # noqa: F405
-    MIDDLEWARE = ["project.n_plus_one.NPlusOneGuardMiddleware", *MIDDLEWARE]  # noqa: F405
+    MIDDLEWARE = ["project.ops.n_plus_one.NPlusOneGuardMiddleware", *MIDDLEWARE]  # noqa: F405
 
 # Hashing at full strength would dominate the run; the hasher choice itself is Django's concern.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.users.limits import limit_posts_per_ip
-from project.readiness import readyz
+from project.ops.readiness import readyz
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -85,7 +85,7 @@ def stub_broker():
     middleware = [
         load_middleware(path)
         for path in settings.DRAMATIQ_BROKER["MIDDLEWARE"]
-        if path != "project.broker.RelayOutboxAtWorkerBoot"
+        if path != "project.jobs.broker.RelayOutboxAtWorkerBoot"
     ]
     stub = StubBroker(middleware=middleware)
     stub.emit_after("process_boot")

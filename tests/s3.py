@@ -107,7 +107,7 @@ def s3_storage(s3_server: S3Server, settings) -> S3Bucket:
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "project.storage.StreamingS3Storage",
+            "BACKEND": "project.web.storage.StreamingS3Storage",
             "OPTIONS": {
                 "bucket_name": storage.bucket,
                 "endpoint_url": s3_server.endpoint_url,

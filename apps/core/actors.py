@@ -10,7 +10,7 @@ from apps.core import services
 
 @dramatiq.actor(max_retries=0, time_limit=60_000)
 def relay_outbox() -> None:
-    """Scheduled every minute (project/tasks.py) and sent at every worker start (project/broker.py)."""
+    """Scheduled every minute (project/tasks.py) and sent at every worker start (project/jobs/broker.py)."""
     services.outbox_relay()
 
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 T = TypeVar("T")
 
-# Every list of the API: ?page_size= up to this (project/response_cache.py caps its keys with it).
+# Every list of the API: ?page_size= up to this (project/caching/response_cache.py caps its keys with it).
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 

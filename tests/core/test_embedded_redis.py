@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from project import embedded_redis
+from project.caching import embedded_redis
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_a_second_start_reuses_the_running_server(server_dir):
 def test_another_process_sees_the_same_data(server_dir):
     _client(server_dir).set("written-by", "the test process")
     code = (
-        "import redis; from pathlib import Path; from project import embedded_redis;"
+        "import redis; from pathlib import Path; from project.caching import embedded_redis;"
         f"url = embedded_redis.url(directory=Path({str(server_dir)!r}));"
         "print(redis.Redis.from_url(url).get('written-by').decode())"
     )

@@ -1,4 +1,4 @@
-"""project/gunicorn_response.py: a response reaches the socket in one write, header and body.
+"""project/web/gunicorn_response.py: a response reaches the socket in one write, header and body.
 
 Each test parses a real request with gunicorn's parser from one end of a socket pair and answers
 it through OneWriteResponse on the same socket, counting the `sendall` calls that carry bytes.
@@ -14,7 +14,7 @@ from typing import Any
 from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 
-from project.gunicorn_response import OneWriteResponse
+from project.web.gunicorn_response import OneWriteResponse
 
 
 class CountingSocket:

@@ -1,4 +1,4 @@
-"""Secrets in logged URLs (project/log_redaction.py): reset and verification links, secret query
+"""Secrets in logged URLs (project/security/log_redaction.py): reset and verification links, secret query
 parameters; everything else is logged as it came."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from project.log_redaction import redact_url
+from project.security.log_redaction import redact_url
 
 
 @pytest.mark.parametrize(

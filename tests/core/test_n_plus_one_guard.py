@@ -20,7 +20,7 @@ from apps.orders.models import Order
 from apps.orders.services import OrderLine
 from apps.products import selectors
 from apps.products.models import Product
-from project.n_plus_one import NPlusOneGuardMiddleware
+from project.ops.n_plus_one import NPlusOneGuardMiddleware
 from tests.factories import OrderFactory, ProductFactory
 
 # Committed data, as in production: inside a test's transaction cacheops neither caches nor invalidates.
@@ -122,7 +122,7 @@ def test_the_guard_is_on_by_default_in_development():
     result = _start_django(ENVIRONMENT="development")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "project.n_plus_one.NPlusOneGuardMiddleware"]
+    assert result.stdout.split() == ["True", "project.ops.n_plus_one.NPlusOneGuardMiddleware"]
 
 
 def test_the_guard_is_off_by_default_in_production():

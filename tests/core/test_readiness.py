@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from project import readiness
+from project.ops import readiness
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""The per-process circuit breaker in front of every Redis client (project/redis_guard.py)."""
+"""The per-process circuit breaker in front of every Redis client (project/caching/redis_guard.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import redis
 from django.conf import settings
 
 from apps.products import selectors
-from project import redis_guard
-from project.redis_guard import GuardedRedis, RedisCircuitBreaker, RedisUnavailable
+from project.caching import redis_guard
+from project.caching.redis_guard import GuardedRedis, RedisCircuitBreaker, RedisUnavailable
 from tests.factories import ProductFactory
 from tests.workers import wait_until
 

@@ -1,4 +1,4 @@
-"""The response cache (project/response_cache.py): hits cost no SQL, only anonymous public reads are
+"""The response cache (project/caching/response_cache.py): hits cost no SQL, only anonymous public reads are
 shared, the key space stays bounded, and a write is seen by the next read."""
 
 from __future__ import annotations

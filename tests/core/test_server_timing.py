@@ -1,4 +1,4 @@
-"""Server-Timing (project/server_timing.py): database time and query count, query cache hits and
+"""Server-Timing (project/ops/server_timing.py): database time and query count, query cache hits and
 misses and a response cache hit, on every response when SERVER_TIMING is on; nothing when off."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from django.db import connection
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
-from project.server_timing import HEADER
+from project.ops.server_timing import HEADER
 from tests.factories import CategoryFactory, OrderItemFactory, ProductFactory, TokenFactory
 
-MIDDLEWARE_PATH = "project.server_timing.ServerTimingMiddleware"
+MIDDLEWARE_PATH = "project.ops.server_timing.ServerTimingMiddleware"
 ORDERS_URL = "/api/v1/orders/"
 PRODUCTS_URL = "/api/v1/products/"
 
@@ -30,7 +30,7 @@ committed = pytest.mark.django_db(transaction=True)
 def server_timing_on(settings) -> None:
     """The middleware where SERVER_TIMING=true puts it, whatever the environment of this run says."""
     if MIDDLEWARE_PATH not in settings.MIDDLEWARE:
-        position = settings.MIDDLEWARE.index("project.response_cache.PublicResponseCache")
+        position = settings.MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache")
         settings.MIDDLEWARE = [*settings.MIDDLEWARE[:position], MIDDLEWARE_PATH, *settings.MIDDLEWARE[position:]]
 
 
@@ -150,7 +150,7 @@ def test_server_timing_off_leaves_the_middleware_out_entirely():
 def test_server_timing_on_puts_the_middleware_before_the_response_cache():
     middleware = _middleware_at_startup(SERVER_TIMING="true")
 
-    assert middleware.index(MIDDLEWARE_PATH) == middleware.index("project.response_cache.PublicResponseCache") - 1
+    assert middleware.index(MIDDLEWARE_PATH) == middleware.index("project.caching.response_cache.PublicResponseCache") - 1
 
 
 def test_server_timing_is_off_by_default_in_production():

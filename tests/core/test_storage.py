@@ -1,4 +1,4 @@
-"""project/storage.py and the storage settings: MEDIA_S3_BUCKET selects S3 (django-storages),
+"""project/web/storage.py and the storage settings: MEDIA_S3_BUCKET selects S3 (django-storages),
 and a file read from S3 is streamed, never downloaded whole first."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from project.storage import READ_BUFFER_BYTES
+from project.web.storage import READ_BUFFER_BYTES
 from tests.s3 import s3_server, s3_storage  # noqa: F401 - fixtures
 
 DESCRIBE_STORAGE = """

@@ -12,7 +12,7 @@ from zeal import zeal_ignore
 
 from apps.products import services
 from apps.products.models import Product, ProductImport
-from project.storage import READ_BUFFER_BYTES
+from project.web.storage import READ_BUFFER_BYTES
 from tests.factories import CategoryFactory
 from tests.s3 import s3_server, s3_storage  # noqa: F401 - fixtures
 

@@ -11,7 +11,7 @@ from django.db import connections
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from project import routers
+from project.routing import routers
 from tests.factories import OrderItemFactory, ProductFactory, TokenFactory, UserFactory
 
 REPLICA = "mirror_replica"  # an alias of this module's own, whatever replicas the settings have

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 
 from apps.products.models import Product
-from project import routers
-from project.read_your_writes import ReadYourWritesMiddleware
+from project.routing import routers
+from project.routing.read_your_writes import ReadYourWritesMiddleware
 
 REPLICA = "replica_1"
 
@@ -168,7 +168,7 @@ def test_wal_positions_parse_in_order():
 def test_a_job_reads_only_from_replicas_that_replayed_its_enqueue(router, healthy_replica):
     import dramatiq
 
-    from project.broker import ReadYourWritesForJobs
+    from project.jobs.broker import ReadYourWritesForJobs
 
     middleware = ReadYourWritesForJobs()
     message = dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={"min_lsn": 2000})

@@ -52,7 +52,7 @@ class ReadYourWritesForJobs(Middleware):
 
     The message carries the primary's WAL position at enqueue time (send_on_commit enqueues
     after the commit); the worker then reads only from replicas that have replayed it, else
-    from the primary (project/routers.py). Without replicas it does nothing and costs nothing.
+    from the primary (project/routing/routers.py). Without replicas it does nothing and costs nothing.
     """
 
     def __init__(self) -> None:
@@ -61,13 +61,13 @@ class ReadYourWritesForJobs(Middleware):
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         from django.conf import settings
 
-        from project.routers import primary_wal_lsn
+        from project.routing.routers import primary_wal_lsn
 
         if settings.DATABASE_REPLICAS and "min_lsn" not in message.options:
             message.options["min_lsn"] = primary_wal_lsn()
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
-        from project.routers import routing
+        from project.routing.routers import routing
 
         block = routing(min_lsn=message.options.get("min_lsn"))
         block.__enter__()

@@ -16,7 +16,7 @@ from typing import Any
 
 from gunicorn import glogging
 
-from project.log_redaction import redact_url
+from project.security.log_redaction import redact_url
 
 
 def access_record(*, resp: Any, req: Any, environ: dict[str, Any], request_time: datetime.timedelta) -> dict[str, Any]:

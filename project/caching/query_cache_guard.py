@@ -22,7 +22,7 @@ from cacheops.redis import handle_connection_failure, redis_client
 from cacheops.signals import cache_read
 from django.db.models import QuerySet
 
-from project.routers import use_primary
+from project.routing.routers import use_primary
 
 # Long enough for any query to finish; the marker is deleted by an invalidation or expires.
 MARKER_TIMEOUT_SECONDS = 300

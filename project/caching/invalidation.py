@@ -1,7 +1,7 @@
 """What is cached, and how the two caches stay coherent.
 
 - The query cache (cacheops) holds ORM results for the models in settings.CACHEOPS.
-- The response cache (project/response_cache.py) holds whole public API responses.
+- The response cache (project/caching/response_cache.py) holds whole public API responses.
 Both are invalidated by one signal, cacheops' ``cache_invalidated``, sent after commit for every
 save/delete, ``invalidated_update()`` and explicit ``invalidate_obj``/``invalidate_model``.
 """
@@ -16,8 +16,8 @@ from cacheops import invalidate_model
 from django.apps import apps
 from django.conf import settings
 
-from project import response_cache
-from project.redis_guard import breaker
+from project.caching import response_cache
+from project.caching.redis_guard import breaker
 
 logger = logging.getLogger(__name__)
 

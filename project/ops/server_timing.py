@@ -5,7 +5,7 @@
 - ``db``: time in SQL and the number of queries, over every database alias (the primary and each
   replica), counted by an ``execute_wrapper`` installed on each connection for this request only.
 - ``cache``: reads of cacheops' query cache (its ``cache_read`` signal), hits and misses.
-- ``response-cache;desc="hit"``: the response cache (project/response_cache.py) answered, before
+- ``response-cache;desc="hit"``: the response cache (project/caching/response_cache.py) answered, before
   sessions, auth and the view ran; then ``db`` and ``cache`` are 0 by construction.
 - ``app``: the whole request below this middleware, in milliseconds.
 
@@ -27,7 +27,7 @@ from cacheops.signals import cache_read
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
-from project.response_cache import answered_from_cache
+from project.caching.response_cache import answered_from_cache
 
 HEADER = "Server-Timing"
 

@@ -2,7 +2,7 @@
 
 A page a signed-in user sees carries their email, their orders, a CSRF token: no shared cache
 (a CDN, a proxy) may keep it, nor may the browser's disk once they log out on a shared computer.
-The API sets its own headers first (project/response_cache.py), already private for anyone signed in.
+The API sets its own headers first (project/caching/response_cache.py), already private for anyone signed in.
 """
 
 from __future__ import annotations

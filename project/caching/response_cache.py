@@ -34,8 +34,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from apps.core.pagination import MAX_PAGE_SIZE
-from project.redis_guard import GuardedRedis
-from project.routers import use_primary
+from project.caching.redis_guard import GuardedRedis
+from project.routing.routers import use_primary
 
 logger = logging.getLogger(__name__)
 

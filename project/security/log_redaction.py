@@ -1,4 +1,4 @@
-"""Secrets kept out of logged URLs: the JSON access log (project/gunicorn_logging.py) and Django's
+"""Secrets kept out of logged URLs: the JSON access log (project/web/gunicorn_logging.py) and Django's
 request loggers (settings.LOGGING) write every URL through redact_url.
 
 A link that works as a password (a password-reset or email-verification link) must not outlive

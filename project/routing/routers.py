@@ -4,7 +4,7 @@ Writes, migrations, transactions and ``select_for_update`` always use the primar
 A read goes to a replica unless:
 
 - routing is pinned to the primary: ``use_primary()`` (context manager or decorator), or a
-  request with an unsafe method (project/read_your_writes.py pins the whole request);
+  request with an unsafe method (project/routing/read_your_writes.py pins the whole request);
 - the primary is inside a transaction (reads in an atomic block must see its writes);
 - no replica is healthy, or none has replayed up to ``min_lsn``, the WAL position that this
   client (or this job) must see: read-your-writes.

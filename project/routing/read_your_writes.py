@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
-from project import routers
+from project.routing import routers
 
 logger = logging.getLogger(__name__)
 
