@@ -1,3 +1,7 @@
+"""Fixtures for every test: clients, users, Redis, job brokers and workers, empty caches and the
+N+1 guard for each test. Helpers to import: tests/queries.py (query budgets and cache hits),
+tests/<app>/factories.py, tests/redis_keys.py, tests/workers.py, tests/servers.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +11,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 from zeal import zeal_context
 
-from tests.factories import StaffFactory, TokenFactory, UserFactory
 from tests.redis_keys import forget_everything_cached
+from tests.users.factories import StaffFactory, TokenFactory, UserFactory
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +20,14 @@ def _cache_redis():
     client = redis.Redis.from_url(settings.REDIS_URL)
     yield client
     forget_everything_cached(client)  # this run's keys; other runs' stay
+    client.close()
+
+
+@pytest.fixture
+def redis_db() -> redis.Redis:
+    """A plain client on the test Redis db, to look at what the caches wrote (not through the breaker)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
     client.close()
 
 

@@ -4,7 +4,7 @@ gunicorn writes the status line and headers with one `sendall`, then the body wi
 app server that dies between the two (kill -9, the OOM killer, a crashed host) leaves nginx with
 a complete header and no body: nginx has already passed the header on, so it cannot retry the
 request on another server, and the client gets a truncated response. On 2 busy cores the
-scale-out test (tests/core/test_scale_out.py) lost a request that way: nginx wakes on the header
+scale-out test (tests/project/web/test_scale_out.py) lost a request that way: nginx wakes on the header
 write and the worker is preempted right after it. Sent together, a response (Django's are one
 body chunk) reaches nginx whole or not at all, and "not at all" nginx retries on the next server.
 

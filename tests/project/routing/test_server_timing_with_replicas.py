@@ -4,9 +4,9 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from tests.core.test_server_timing import _queries, server_timing, server_timing_on  # noqa: F401 - fixture
 from tests.factories import OrderItemFactory, ProductFactory, TokenFactory, UserFactory
-from tests.replicas.test_query_counts_with_replicas import REPLICA, replica_routing  # noqa: F401 - fixture
+from tests.project.ops.test_server_timing import _queries, server_timing, server_timing_on  # noqa: F401 - fixture
+from tests.project.routing.test_query_counts_with_replicas import REPLICA, replica_routing  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 

@@ -9,22 +9,18 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.products import selectors, services
 from apps.products.models import Product
 from tests.factories import CategoryFactory, ProductFactory
+from tests.queries import assert_constant_queries, assert_queries, assert_query_cache_reads
 
 # Committed data, as in production: inside a test's transaction cacheops neither caches nor invalidates.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PRODUCTS_URL = "/api/v1/products/"
 HIT = "X-Response-Cache"
-
-
-def _product_queries(queries: CaptureQueriesContext) -> list[str]:
-    return [query["sql"] for query in queries.captured_queries if '"products_product"' in query["sql"]]
 
 
 def _anonymous_read_is_a_hit(client: APIClient, url: str) -> None:
@@ -35,45 +31,42 @@ def _anonymous_read_is_a_hit(client: APIClient, url: str) -> None:
 # --- Hits ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rows", [1, 50])
-def test_an_authenticated_product_list_read_twice_takes_its_product_queries_from_the_query_cache(
-    user_client, query_cache_reads, rows
-):
-    ProductFactory.create_batch(rows)
-    with CaptureQueriesContext(connection) as first:
-        user_client.get(PRODUCTS_URL, {"page_size": 50})
-    query_cache_reads.reset()
+def test_an_authenticated_product_list_read_twice_takes_its_product_queries_from_the_query_cache(user_client):
+    def add_products_and_read_them_once(count: int) -> None:
+        ProductFactory.create_batch(count)
+        with assert_queries(2):  # the token with its user, the page (keyset pagination: no COUNT(*))
+            user_client.get(PRODUCTS_URL, {"page_size": 50})
 
-    with CaptureQueriesContext(connection) as second:
-        response = user_client.get(PRODUCTS_URL, {"page_size": 50})
+    def read_them_again():
+        with assert_query_cache_reads(hits=1):
+            return user_client.get(PRODUCTS_URL, {"page_size": 50})
 
-    assert len(response.json()["results"]) == rows
-    assert len(_product_queries(first)) == 1  # the page (keyset pagination: no COUNT(*))
-    assert _product_queries(second) == [], second.captured_queries
-    assert len(second) == len(first) - 1
-    assert query_cache_reads.hits == 1 and query_cache_reads.misses == 0
+    # The token with its user; the page comes from the query cache.
+    responses = assert_constant_queries(add_products_and_read_them_once, read_them_again, budget=1)
+
+    assert {size: len(response.json()["results"]) for size, response in responses.items()} == {1: 1, 50: 50}
 
 
 def _catalog_prices() -> list[Decimal]:
     return [row.price for row in selectors.products_for_catalog()]
 
 
-def test_a_product_update_is_seen_by_the_next_cached_catalog_read(query_cache_reads):
+def test_a_product_update_is_seen_by_the_next_cached_catalog_read():
     product = ProductFactory(price=Decimal("10.00"))
     _catalog_prices()
-    assert _catalog_prices() == [Decimal("10.00")]
-    assert query_cache_reads.hits == 1
+    with assert_query_cache_reads(hits=1):
+        assert _catalog_prices() == [Decimal("10.00")]
 
     services.product_update(product=product, price=Decimal("12.50"))
 
     assert _catalog_prices() == [Decimal("12.50")]
 
 
-def test_a_category_rename_is_seen_by_the_next_cached_catalog_read(query_cache_reads):
+def test_a_category_rename_is_seen_by_the_next_cached_catalog_read():
     product = ProductFactory()
     list(selectors.products_for_catalog())
-    assert [row.category.name for row in selectors.products_for_catalog()] == [product.category.name]
-    assert query_cache_reads.hits == 1
+    with assert_query_cache_reads(hits=1):
+        assert [row.category.name for row in selectors.products_for_catalog()] == [product.category.name]
 
     services.category_update(category=product.category, name="Renamed")
 
@@ -83,7 +76,7 @@ def test_a_category_rename_is_seen_by_the_next_cached_catalog_read(query_cache_r
 # --- The stale fill ------------------------------------------------------------------------------
 
 
-def test_a_query_cache_fill_that_overlaps_a_write_is_never_served(query_cache_reads):
+def test_a_query_cache_fill_that_overlaps_a_write_is_never_served():
     """A read misses and runs its SQL; a write commits and invalidates; then the read stores the old
     row. That result must never be served."""
     product = ProductFactory(price=Decimal("10.00"))
@@ -112,10 +105,9 @@ def test_a_query_cache_fill_that_overlaps_a_write_is_never_served(query_cache_re
     reader.join(timeout=10)
 
     assert seen == [Decimal("10.00")]  # the overlapping read itself saw the old row
-    query_cache_reads.reset()
     assert _catalog_prices() == [Decimal("12.50")]
-    assert _catalog_prices() == [Decimal("12.50")]
-    assert query_cache_reads.hits == 1  # the cache works again after the race
+    with assert_query_cache_reads(hits=1):  # the cache works again after the race
+        assert _catalog_prices() == [Decimal("12.50")]
 
 
 # --- Writes that send no signal ------------------------------------------------------------------

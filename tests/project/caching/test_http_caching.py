@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from tests.core.conftest import forget_everything_cached
 from tests.factories import OrderFactory, ProductFactory
+from tests.redis_keys import forget_everything_cached
 
 pytestmark = pytest.mark.django_db
 

@@ -22,6 +22,7 @@ from apps.products import selectors
 from apps.products.models import Product
 from project.ops.n_plus_one import NPlusOneGuardMiddleware
 from tests.factories import OrderFactory, ProductFactory
+from tests.queries import assert_queries
 
 # Committed data, as in production: inside a test's transaction cacheops neither caches nor invalidates.
 committed = pytest.mark.django_db(transaction=True)
@@ -38,8 +39,8 @@ def test_a_loop_reading_each_orders_user_without_select_related_raises(orders):
             order.user.email  # noqa: B018 - the lazy load is the point
 
 
-def test_the_same_loop_on_a_queryset_with_select_related_passes(orders, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_the_same_loop_on_a_queryset_with_select_related_passes(orders):
+    with assert_queries(1):
         emails = [order.user.email for order in Order.objects.select_related("user")]
 
     assert len(emails) == 3
@@ -83,12 +84,12 @@ def test_a_get_in_a_loop_raises(orders):
 
 
 @committed
-def test_a_catalog_read_from_the_query_cache_passes_the_guard(django_assert_num_queries):
+def test_a_catalog_read_from_the_query_cache_passes_the_guard():
     """cacheops stores and replays the selector's rows with their categories: no lazy load on a hit."""
     ProductFactory.create_batch(3)
     first = [product.category.name for product in selectors.products_for_catalog()]
 
-    with django_assert_num_queries(0):
+    with assert_queries(0):
         second = [product.category.name for product in selectors.products_for_catalog()]
 
     assert first == second and len(second) == 3
