@@ -95,14 +95,14 @@ def _named_routes(
 def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | None]]:
     """What a DRF list view reads from the query string: its filterset's filters and its paginator's
     parameters. A detail view reads none."""
-    view_class = getattr(view, "cls", None)
-    actions = getattr(view, "actions", None)
-    is_list = actions.get("get") == "list" if actions is not None else bool(
-        view_class and issubclass(view_class, ListModelMixin)
-    )
+    view_class = getattr(view, "cls", None)  # set by DRF's as_view(), as are actions and initkwargs
+    if view_class is None:
+        return {}
+    actions = getattr(view, "actions", None)  # a viewset's route: {"get": "list", ...}
+    is_list = actions.get("get") == "list" if actions is not None else issubclass(view_class, ListModelMixin)
     if not is_list:
         return {}
-    instance = view_class(**view.initkwargs)  # type: ignore[misc]
+    instance = view_class(**getattr(view, "initkwargs", {}))
     instance.action, instance.request, instance.format_kwarg = "list", None, None
     params: dict[str, Callable[[str], str | None]] = {}
     for backend_class in instance.filter_backends:
