@@ -84,7 +84,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_dramatiq",
-    "cacheops",
+    # cacheops, on the models each app's caching.py declares (docs/caching.md)
+    "project.caching.apps.QueryCacheConfig",
     "axes",
     "django_ratelimit",
     "project",
@@ -275,8 +276,9 @@ CACHES = {
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
-# The query cache: which models, which operations, for how long. Invalidation is automatic on
-# save/delete; bulk writes use invalidated_update() or invalidate_model() (see docs/caching.md).
+# The query cache. Which models, and which operations, each app declares in its caching.py
+# (QUERY_CACHE, read into CACHEOPS at startup). Invalidation is automatic on save/delete; bulk
+# writes use invalidated_update() or invalidate_model() (see docs/caching.md).
 CACHEOPS_REDIS = (
     f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
     f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_CONNECT_TIMEOUT}"
@@ -286,14 +288,10 @@ CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
 CACHEOPS_ENABLED = env.bool("CACHEOPS_ENABLED", default=True)
 QUERY_CACHE_TTL = env.int("QUERY_CACHE_TTL", default=15 * 60)
-CACHEOPS = {
-    "products.category": {"ops": "all", "timeout": QUERY_CACHE_TTL},
-    "products.product": {"ops": "all", "timeout": QUERY_CACHE_TTL},
-    # Manual only (.cache() on narrow querysets): a full user row carries the password hash.
-    "users.user": {"ops": (), "timeout": 5 * 60},
-}
+CACHEOPS_DEFAULTS = {"timeout": QUERY_CACHE_TTL}
 
-# The response cache for anonymous catalog reads, and the HTTP caching headers of the API.
+# The response cache for anonymous public reads (each app's caching.py names its own), and the
+# HTTP caching headers of the API.
 RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 RESPONSE_CACHE_TTL = env.int("RESPONSE_CACHE_TTL", default=5 * 60)
 # Short on purpose: browsers and CDNs keep a response this long whatever the server invalidates.

@@ -17,7 +17,7 @@ PROFILE_COLUMNS = ("id", "email", "name", "email_verified_at")
 
 def user_profile(*, user_id: int) -> User:
     """The public part of a user, from the query cache. Only these columns are loaded, so the
-    cached copy never holds the password hash (settings.CACHEOPS: users.user is manual-only)."""
+    cached copy never holds the password hash (apps/users/caching.py: users.user is manual-only)."""
     return User.objects.only(*PROFILE_COLUMNS).cache().get(pk=user_id)
 
 

@@ -1,7 +1,9 @@
 """What is cached, and how the two caches stay coherent.
 
-- The query cache (cacheops) holds ORM results for the models in settings.CACHEOPS.
+- The query cache (cacheops) holds ORM results for the models the apps declare (QUERY_CACHE).
 - The response cache (project/caching/response_cache.py) holds whole public API responses.
+Each app declares both, and what a write to its models invalidates, in its caching.py
+(project/caching/declarations.py).
 Both are invalidated by one signal, cacheops' ``cache_invalidated``, sent after commit for every
 save/delete, ``invalidated_update()`` and explicit ``invalidate_obj``/``invalidate_model``.
 """
@@ -16,18 +18,10 @@ from cacheops import invalidate_model
 from django.apps import apps
 from django.conf import settings
 
-from project.caching import response_cache
+from project.caching import declarations, response_cache
 from project.caching.redis_guard import breaker
 
 logger = logging.getLogger(__name__)
-
-
-# cacheops invalidates a query by the conditions of its WHERE clause only: a product query
-# that select_related() its category is not invalidated when that category changes. These
-# models' caches are dropped whole when a model they embed is written (rare writes only).
-EMBEDDED_IN: dict[str, tuple[str, ...]] = {
-    "products.category": ("products.product",),
-}
 
 
 def on_cache_invalidated(sender: Any, obj_dict: dict[str, Any] | None, **kwargs: Any) -> None:
@@ -36,7 +30,8 @@ def on_cache_invalidated(sender: Any, obj_dict: dict[str, Any] | None, **kwargs:
         return
     label = sender._meta.label_lower
     response_cache.invalidate_for_model(label=label, row=obj_dict)
-    for embedding_label in EMBEDDED_IN.get(label, ()):
+    # cacheops invalidates a query by its WHERE clause only, so not a query that select_related() this model.
+    for embedding_label in declarations.discovered().embedded_in.get(label, ()):
         invalidate_model(apps.get_model(embedding_label))
 
 

@@ -1,8 +1,9 @@
 """The response cache for hot public reads, and the HTTP caching headers of the API.
 
 A hit is answered near the top of the middleware stack with ONE Redis round trip (MGET of the
-entry and the version tokens it depends on) and no SQL. Only anonymous GETs of the endpoints
-in ``CACHED_ENDPOINTS`` are served or stored; anything that carries credentials skips it.
+entry and the version tokens it depends on) and no SQL. Only anonymous GETs of the URLs the apps
+name in their caching.py (``RESPONSE_CACHE``, project/caching/declarations.py) are served or
+stored; anything that carries credentials skips it. The query parameters kept are the view's own.
 
 Invalidation is by version tokens ("tags"): an entry records the tokens it was filled under,
 and a write replaces the tokens of what it changed. A fill reads the tokens *before* the view
@@ -18,22 +19,29 @@ one signal invalidates the query cache and this cache alike.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import pickle
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.urls import URLResolver, get_resolver
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
+from django_filters import BooleanFilter
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.mixins import ListModelMixin
 
-from apps.core.pagination import MAX_PAGE_SIZE
+from project.caching import declarations
+from project.caching.declarations import Tags
 from project.caching.redis_guard import GuardedRedis
 from project.routing.routers import use_primary
 
@@ -41,46 +49,78 @@ logger = logging.getLogger(__name__)
 
 EPOCH_TAG = "epoch"  # in every entry; replaced to drop the whole cache at once
 HEADERS_KEPT = ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options", "Content-Language")
-CATALOG_PARAMS = frozenset(
-    {"category", "min_price", "max_price", "in_stock", "search", "ordering", "cursor", "page_size"}
-)
 
 
 @dataclass(frozen=True)
 class CachedEndpoint:
-    name: str
+    name: str  # the URL name, as reverse() takes it
     path: re.Pattern[str]
-    params: frozenset[str]  # the query parameters the view understands; others are dropped
-    tags: Callable[[re.Match[str]], tuple[str, ...]]
+    # The query parameters the view reads, each with how to write a value the one way the view
+    # reads it (None: as absent); the others are dropped.
+    params: dict[str, Callable[[str], str | None]]
+    tags: Callable[[dict[str, str]], Tags]
 
 
-CACHED_ENDPOINTS = (
-    CachedEndpoint(
-        name="product-list",
-        path=re.compile(r"^/api/v1/products/$"),
-        params=CATALOG_PARAMS,
-        tags=lambda match: ("products", "categories"),
-    ),
-    CachedEndpoint(
-        name="product-detail",
-        path=re.compile(r"^/api/v1/products/(?P<id>[0-9]{1,18})/$"),
-        params=frozenset(),
-        tags=lambda match: (f"product:{int(match['id'])}", "products:all", "categories"),
-    ),
-    CachedEndpoint(
-        name="category-list",
-        path=re.compile(r"^/api/v1/categories/$"),
-        params=frozenset({"page", "page_size"}),
-        tags=lambda match: ("categories",),
-    ),
-)
+def cached_endpoints(declared: dict[str, Callable[[dict[str, str]], Tags]]) -> tuple[CachedEndpoint, ...]:
+    """The URL names the apps declare, resolved once to their paths and views; an unknown name stops here."""
+    routes: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+    for name, regex, view in _named_routes(get_resolver(), regex="^/", namespace=""):
+        routes.setdefault(name, []).append((regex, view))
+    endpoints = []
+    for name, tags in declared.items():
+        if len(routes.get(name, ())) != 1:
+            raise ImproperlyConfigured(
+                f"RESPONSE_CACHE in an app's caching.py: {name!r} must name exactly one URL, "
+                f"not {len(routes.get(name, ()))}"
+            )
+        [(regex, view)] = routes[name]
+        endpoints.append(CachedEndpoint(name=name, path=re.compile(regex), params=_query_params(view), tags=tags))
+    return tuple(endpoints)
 
-# Which tags a write to a model replaces. obj_dict is None when a whole model was invalidated.
-TAGS_FOR_MODEL: dict[str, Callable[[dict[str, Any] | None], tuple[str, ...]]] = {
-    "products.product": lambda row: ("products", f"product:{row['id']}") if row and "id" in row
-    else ("products", "products:all"),
-    "products.category": lambda row: ("categories",),
-}
+
+def _named_routes(
+    resolver: URLResolver, *, regex: str, namespace: str
+) -> Iterator[tuple[str, str, Callable[..., Any]]]:
+    # Full-path regexes, matched once per request: resolve() would cost ~20 µs on every anonymous GET.
+    for entry in resolver.url_patterns:
+        entry_regex = regex + entry.pattern.regex.pattern.removeprefix("^")
+        if isinstance(entry, URLResolver):
+            yield from _named_routes(
+                entry, regex=entry_regex, namespace=f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            )
+        elif entry.name:
+            yield f"{namespace}{entry.name}", entry_regex, entry.callback
+
+
+def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | None]]:
+    """What a DRF list view reads from the query string: its filterset's filters and its paginator's
+    parameters. A detail view reads none."""
+    view_class = getattr(view, "cls", None)  # set by DRF's as_view(), as are actions and initkwargs
+    if view_class is None:
+        return {}
+    actions = getattr(view, "actions", None)  # a viewset's route: {"get": "list", ...}
+    is_list = actions.get("get") == "list" if actions is not None else issubclass(view_class, ListModelMixin)
+    if not is_list:
+        return {}
+    instance = view_class(**getattr(view, "initkwargs", {}))
+    instance.action, instance.request, instance.format_kwarg = "list", None, None
+    params: dict[str, Callable[[str], str | None]] = {}
+    for backend_class in instance.filter_backends:
+        backend = backend_class()
+        if isinstance(backend, DjangoFilterBackend):
+            filterset = backend.get_filterset_class(instance, instance.get_queryset())
+            for name, declared_filter in (filterset.base_filters.items() if filterset else ()):
+                params[name] = _canonical_boolean if isinstance(declared_filter, BooleanFilter) else _as_sent
+        else:
+            params.update((param["name"], _as_sent) for param in backend.get_schema_operation_parameters(instance))
+    paginator = instance.paginator
+    if paginator is not None:
+        params.update((param["name"], _as_sent) for param in paginator.get_schema_operation_parameters(instance))
+        if getattr(paginator, "page_size_query_param", None):
+            params[paginator.page_size_query_param] = functools.partial(
+                _canonical_page_size, maximum=paginator.max_page_size
+            )
+    return params
 
 
 def _redis_client() -> redis.Redis:
@@ -115,7 +155,7 @@ def invalidate_all(*, raise_errors: bool = False) -> None:
 
 
 def invalidate_for_model(*, label: str, row: dict[str, Any] | None) -> None:
-    tags_for = TAGS_FOR_MODEL.get(label)
+    tags_for = declarations.discovered().invalidates.get(label)
     if tags_for is not None:
         invalidate_tags(tags_for(row))
 
@@ -133,9 +173,10 @@ class PublicResponseCache:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.endpoints = _declared_endpoints()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        match_endpoint = _match(request)
+        match_endpoint = _match(request, self.endpoints)
         if match_endpoint is None:
             return self._with_http_cache_headers(request, self.get_response(request), public=False)
         endpoint, match = match_endpoint
@@ -150,7 +191,7 @@ class PublicResponseCache:
             with use_primary():
                 response = self.get_response(request)
         response = self._with_http_cache_headers(request, response, public=True)
-        if lookup is not None and _storable(response):
+        if lookup is not None and _storable(request, response, endpoint):
             _store(lookup, response)
         elif lookup is not None and lookup.created_tag_keys:
             _forget_tags(lookup.created_tag_keys)  # so that 404s for random ids leave no keys behind
@@ -169,26 +210,44 @@ class PublicResponseCache:
         return response
 
 
-def _match(request: HttpRequest) -> tuple[CachedEndpoint, re.Match[str]] | None:
+@functools.cache
+def _declared_endpoints() -> tuple[CachedEndpoint, ...]:
+    # Once per process, when the middleware is loaded: a web process with a bad declaration never starts.
+    return cached_endpoints(declarations.discovered().response_cache)
+
+
+def _match(
+    request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]
+) -> tuple[CachedEndpoint, re.Match[str]] | None:
     if request.method != "GET" or not settings.RESPONSE_CACHE_ENABLED:
         return None
     if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None  # someone's own view of the data: never from or into the shared cache
-    for endpoint in CACHED_ENDPOINTS:
-        match = endpoint.path.match(request.path_info)
+    for endpoint in endpoints:
+        match = endpoint.path.fullmatch(request.path_info)
         if match:
             return endpoint, match
     return None
 
 
-def _canonical_page_size(value: str) -> str | None:
+# Parameters whose junk values the view treats as absent are written the one way the view reads
+# them, so that junk does not get an entry of its own. (Junk in other parameters is a 400.)
+
+
+def _as_sent(value: str) -> str:
+    return value
+
+
+def _canonical_page_size(value: str, *, maximum: int | None) -> str | None:
     # As DRF reads it (int(), so also " 7", "+7", "1_0" and Arabic-Indic digits): a positive int
     # capped at the maximum; anything int() refuses ("²" is a digit to isdigit()) means the default.
     try:
         size = int(value)
     except ValueError:
         return None
-    return str(min(size, MAX_PAGE_SIZE)) if size > 0 else None
+    if size <= 0:
+        return None
+    return str(size if maximum is None else min(size, maximum))
 
 
 def _canonical_boolean(value: str) -> str | None:
@@ -196,21 +255,13 @@ def _canonical_boolean(value: str) -> str | None:
     return {"true": "true", "True": "true", "2": "true", "false": "false", "False": "false", "3": "false"}.get(value)
 
 
-# Parameters whose junk values the view treats as absent: written the one way the view reads
-# them, so that junk does not get an entry of its own. (Junk in other parameters is a 400.)
-CANONICAL_VALUES: dict[str, Callable[[str], str | None]] = {
-    "page_size": _canonical_page_size,
-    "in_stock": _canonical_boolean,
-}
-
-
-def _keep_only_known_params(request: HttpRequest, params: frozenset[str]) -> None:
+def _keep_only_known_params(request: HttpRequest, params: dict[str, Callable[[str], str | None]]) -> None:
     """Drop unknown parameters (?utm=...) before the view sees them, so that one entry serves
     every variant and no foreign parameter is copied into the links of a shared response."""
     pairs = []
-    for name in params:
+    for name, canonical_of in params.items():
         for value in request.GET.getlist(name):
-            canonical = CANONICAL_VALUES[name](value) if name in CANONICAL_VALUES else value
+            canonical = canonical_of(value)
             if canonical is not None:
                 pairs.append((name, canonical))
     pairs.sort()
@@ -227,7 +278,7 @@ def _lookup(
     host = request.get_host()  # validates ALLOWED_HOSTS, so the key space stays bounded
     raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
     key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode()).hexdigest()}"
-    tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match)))
+    tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match.groupdict())))
     created_tag_keys: tuple[str, ...] = ()
     try:
         entry, *versions = client.mget([key, *tag_keys])
@@ -266,9 +317,11 @@ def _forget_tags(tag_keys: tuple[str, ...]) -> None:
         pass
 
 
-def _storable(response: HttpResponse) -> bool:
+def _storable(request: HttpRequest, response: HttpResponse, endpoint: CachedEndpoint) -> bool:
     return (
         response.status_code == 200
+        # Django routed it to the declared view: an earlier route matching the same path never fills it
+        and getattr(request.resolver_match, "view_name", None) == endpoint.name
         and not response.streaming
         and not response.cookies
         and "public" in response.get("Cache-Control", "")
