@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.core.api import IDEMPOTENCY_KEY_HEADER, ID_PATTERN, idempotent, validated_input
+from apps.core.api import IDEMPOTENCY_KEY_HEADER, idempotent, validated_input
 from apps.core.pagination import NewestFirstCursorPagination
 from apps.core.parsers import JSONParser
 from apps.core.schema import error_responses
@@ -16,69 +16,76 @@ from apps.orders import selectors, services
 from apps.orders.models import Order
 from apps.orders.serializers import OrderCreateInputSerializer, OrderOutputSerializer
 
-
-@extend_schema_view(
-    list=extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)}),
-    retrieve=extend_schema(responses={200: OrderOutputSerializer, **error_responses(401, 404)}),
-    create=extend_schema(
-        request=OrderCreateInputSerializer,
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_KEY_HEADER,
-                location=OpenApiParameter.HEADER,
-                required=False,
-                type=str,
-                description=(
-                    "A unique key per order (a UUID, at most 255 characters). A retry with the same key and body "
-                    "gets the first response again, with `Idempotent-Replayed: true`, and places no second order. "
-                    "The same key with another body is a 422 (`idempotency_key_reused`); while the first request "
-                    "with a key is still running, a 409 (`idempotency_key_in_use`). Keys are kept 24 hours. "
-                    "A request that failed placed nothing and is not kept: a retry runs again."
-                ),
-            )
-        ],
-        responses={
-            201: OpenApiResponse(OrderOutputSerializer, description="Placed; or the first response again, for a retry"),
-            **error_responses(400, 401, 403, 409, 422),
-        },
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_KEY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "A unique key per order (a UUID, at most 255 characters). A retry with the same key and body "
+        "gets the first response again, with `Idempotent-Replayed: true`, and places no second order. "
+        "The same key with another body is a 422 (`idempotency_key_reused`); while the first request "
+        "with a key is still running, a 409 (`idempotency_key_in_use`). Keys are kept 24 hours. "
+        "A request that failed placed nothing and is not kept: a retry runs again."
     ),
-    cancel=extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)}),
 )
-class OrderViewSet(viewsets.GenericViewSet):
+
+
+class OrdersApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     # JSON only: an order's items are a list of objects, which no form encoding carries.
     parser_classes = [JSONParser]
     serializer_class = OrderOutputSerializer
     pagination_class = NewestFirstCursorPagination
-    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, only the model is read
             return Order.objects.none()
         return selectors.orders_for_user(user=self.request.user)
 
-    def list(self, request: Request) -> Response:
+    @extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)})
+    def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        order = selectors.order_for_user(user=request.user, order_id=int(pk))
-        return Response(OrderOutputSerializer(order).data)
-
-    def create(self, request: Request) -> Response:
+    @extend_schema(
+        request=OrderCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OpenApiResponse(OrderOutputSerializer, description="Placed; or the first response again, for a retry"),
+            **error_responses(400, 401, 403, 409, 422),
+        },
+    )
+    def post(self, request: Request) -> Response:
         data = validated_input(OrderCreateInputSerializer, request)
         lines = [services.OrderLine(product_id=item["product"], quantity=item["quantity"]) for item in data["items"]]
 
         def place() -> Response:
             order = services.order_create(user=request.user, items=lines)
-            return Response(self._fresh(order.pk), status=status.HTTP_201_CREATED)
+            return Response(_fresh(request, order.pk), status=status.HTTP_201_CREATED)
 
         return idempotent(request, place)
 
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str) -> Response:
-        order = services.order_cancel(user=request.user, order_id=int(pk))
-        return Response(self._fresh(order.pk))
 
-    def _fresh(self, order_id: int) -> dict:
-        return OrderOutputSerializer(selectors.order_for_user(user=self.request.user, order_id=order_id)).data
+class OrderApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses={200: OrderOutputSerializer, **error_responses(401, 404)})
+    def get(self, request: Request, pk: str) -> Response:
+        order = selectors.order_for_user(user=request.user, order_id=int(pk))
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=None, responses={200: OrderOutputSerializer, **error_responses(401, 404, 409)})
+    def post(self, request: Request, pk: str) -> Response:
+        order = services.order_cancel(user=request.user, order_id=int(pk))
+        return Response(_fresh(request, order.pk))
+
+
+def _fresh(request: Request, order_id: int) -> dict:
+    return OrderOutputSerializer(selectors.order_for_user(user=request.user, order_id=order_id)).data

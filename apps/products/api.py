@@ -4,16 +4,15 @@ from collections.abc import Collection
 
 from django.db.models import QuerySet
 from django.utils.http import parse_etags, quote_etag
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import ID_PATTERN, validated_input
+from apps.core.api import validated_input
 from apps.core.pagination import QuerysetOrderCursorPagination
 from apps.core.permissions import IsStaffOrReadOnly
 from apps.core.schema import error_responses
@@ -48,85 +47,87 @@ IF_MATCH = OpenApiParameter(
 )
 
 
-@extend_schema_view(
-    list=extend_schema(responses={200: CategoryOutputSerializer(many=True), **error_responses(400, 404)}),
-    retrieve=extend_schema(responses={200: CategoryOutputSerializer, **error_responses(404)}),
-    create=extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer, **WRITE_ERRORS}),
-    partial_update=extend_schema(
-        request=CategoryInputSerializer, responses={200: CategoryOutputSerializer, **WRITE_ERRORS, **error_responses(404)}
-    ),
-    destroy=extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)}),
-)
-class CategoryViewSet(viewsets.GenericViewSet):
+class CategoriesApi(generics.GenericAPIView):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategoryOutputSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self) -> QuerySet[Category]:
         return selectors.categories_for_catalog()
 
-    def list(self, request: Request) -> Response:
+    @extend_schema(responses={200: CategoryOutputSerializer(many=True), **error_responses(400, 404)})
+    def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CategoryOutputSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(CategoryOutputSerializer(self.get_object()).data)
-
-    def create(self, request: Request) -> Response:
+    @extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer, **WRITE_ERRORS})
+    def post(self, request: Request) -> Response:
         category = services.category_create(**validated_input(CategoryInputSerializer, request))
         return Response(CategoryOutputSerializer(category).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request: Request, pk: str) -> Response:
+
+class CategoryApi(generics.GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = CategoryOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.categories_for_catalog()
+
+    @extend_schema(responses={200: CategoryOutputSerializer, **error_responses(404)})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(CategoryOutputSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=CategoryInputSerializer,
+        responses={200: CategoryOutputSerializer, **WRITE_ERRORS, **error_responses(404)},
+    )
+    def patch(self, request: Request, pk: str) -> Response:
         category = self.get_object()
         serializer = CategoryInputSerializer(category, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         category = services.category_update(category=category, **serializer.validated_data)
         return Response(CategoryOutputSerializer(category).data)
 
-    def destroy(self, request: Request, pk: str) -> Response:
+    @extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)})
+    def delete(self, request: Request, pk: str) -> Response:
         services.category_delete(category=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    list=extend_schema(responses={200: ProductListOutputSerializer(many=True), **error_responses(400, 404)}),
-    retrieve=extend_schema(
-        parameters=[PRODUCT_ETAG], responses={200: ProductDetailOutputSerializer, **error_responses(404)}
-    ),
-    create=extend_schema(request=ProductInputSerializer, responses={201: ProductDetailOutputSerializer, **WRITE_ERRORS}),
-    partial_update=extend_schema(
-        request=ProductInputSerializer,
-        parameters=[IF_MATCH, PRODUCT_ETAG],
-        responses={200: ProductDetailOutputSerializer, **WRITE_ERRORS, **error_responses(404, 412, 428)},
-    ),
-    destroy=extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)}),
-)
-class ProductViewSet(viewsets.GenericViewSet):
+class ProductsApi(generics.GenericAPIView):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductDetailOutputSerializer
     filterset_class = ProductFilter
     pagination_class = QuerysetOrderCursorPagination  # a page-number count would read every active product
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self) -> QuerySet[Product]:
         return selectors.products_for_catalog()
 
-    def list(self, request: Request) -> Response:
+    @extend_schema(responses={200: ProductListOutputSerializer(many=True), **error_responses(400, 404)})
+    def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ProductListOutputSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        product = self._product(pk)
-        return Response(ProductDetailOutputSerializer(product).data, headers=_etag_header(product))
-
-    def create(self, request: Request) -> Response:
+    @extend_schema(request=ProductInputSerializer, responses={201: ProductDetailOutputSerializer, **WRITE_ERRORS})
+    def post(self, request: Request) -> Response:
         product = services.product_create(**validated_input(ProductInputSerializer, request))
         return Response(ProductDetailOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request: Request, pk: str) -> Response:
-        product = self._product(pk)
+
+class ProductApi(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    @extend_schema(parameters=[PRODUCT_ETAG], responses={200: ProductDetailOutputSerializer, **error_responses(404)})
+    def get(self, request: Request, pk: str) -> Response:
+        product = _product(request, pk)
+        return Response(ProductDetailOutputSerializer(product).data, headers=_etag_header(product))
+
+    @extend_schema(
+        request=ProductInputSerializer,
+        parameters=[IF_MATCH, PRODUCT_ETAG],
+        responses={200: ProductDetailOutputSerializer, **WRITE_ERRORS, **error_responses(404, 412, 428)},
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        product = _product(request, pk)
         serializer = ProductInputSerializer(product, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product = services.product_update(
@@ -134,26 +135,32 @@ class ProductViewSet(viewsets.GenericViewSet):
         )
         return Response(ProductDetailOutputSerializer(product).data, headers=_etag_header(product))
 
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.product_delete(product=self._product(pk))
+    @extend_schema(responses={204: None, **WRITE_ERRORS, **error_responses(404, 409)})
+    def delete(self, request: Request, pk: str) -> Response:
+        services.product_delete(product=_product(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProductStockAdjustmentsApi(APIView):
+    """Staff add (positive delta) or remove (negative) units, with a reason; ``stock_after`` is the new stock.
+    A removal below 0 is a 409."""
+
+    permission_classes = [IsStaffOrReadOnly]
 
     @extend_schema(
         request=StockAdjustmentInputSerializer,
         responses={201: StockAdjustmentOutputSerializer, **WRITE_ERRORS, **error_responses(404, 409)},
     )
-    @action(detail=True, methods=["post"], url_path="stock-adjustments")
-    def stock_adjustments(self, request: Request, pk: str) -> Response:
-        """Staff add (positive delta) or remove (negative) units, with a reason; ``stock_after`` is the new stock.
-        A removal below 0 is a 409."""
-        product = self._product(pk)
+    def post(self, request: Request, pk: str) -> Response:
+        product = _product(request, pk)
         data = validated_input(StockAdjustmentInputSerializer, request)
         adjustment = services.stock_adjust(product_id=product.pk, user=request.user, **data)
         return Response(StockAdjustmentOutputSerializer(adjustment).data, status=status.HTTP_201_CREATED)
 
-    def _product(self, pk: str) -> Product:
-        # Staff can see and edit products taken off sale; everyone else gets a 404 for them.
-        return selectors.product_detail(product_id=int(pk), include_inactive=self.request.user.is_staff)
+
+def _product(request: Request, pk: str) -> Product:
+    # Staff can see and edit products taken off sale; everyone else gets a 404 for them.
+    return selectors.product_detail(product_id=int(pk), include_inactive=request.user.is_staff)
 
 
 def _etag_header(product: Product) -> dict[str, str]:

@@ -37,7 +37,7 @@ class ProductDetailOutputSerializer(serializers.ModelSerializer):
 
 class ProductInputSerializer(serializers.ModelSerializer):
     """Validation only; the service writes. ``category`` is a category id. In a PATCH, a ``stock``
-    different from the current one needs If-Match (see ProductViewSet.partial_update)."""
+    different from the current one needs If-Match (see ProductApi.patch)."""
 
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)

@@ -15,7 +15,7 @@ from urllib.parse import unquote, unquote_plus
 
 REDACTED = "[REDACTED]"
 
-# Paths whose named group "secret" is a credential (the page routes in project/page_urls.py).
+# Paths whose named group "secret" is a credential (the page routes in apps/users/page_urls.py).
 SECRET_PATHS = [
     re.compile(r"^/+password-reset/[^/]+/(?P<secret>[^/]+)"),  # pages:password-reset-confirm
     re.compile(r"^/+verify-email/(?P<secret>[^/]+)"),

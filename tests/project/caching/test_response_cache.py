@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from apps.products import selectors, services
-from apps.products.api import ProductViewSet
+from apps.products.api import ProductApi
 from apps.products.models import Product
 from tests.factories import DEFAULT_PASSWORD, CategoryFactory, OrderFactory, ProductFactory, TokenFactory, UserFactory
 from tests.queries import assert_constant_queries, assert_queries
@@ -147,14 +147,14 @@ def test_anonymous_reads_of_private_endpoints_are_never_cached(db, api_client, r
 
 
 def test_a_response_that_sets_a_cookie_is_never_stored(product, api_client, redis_db, monkeypatch):
-    retrieve = ProductViewSet.retrieve
+    get = ProductApi.get
 
-    def retrieve_setting_a_cookie(self, request, pk):
-        response = retrieve(self, request, pk)
+    def get_setting_a_cookie(self, request, pk):
+        response = get(self, request, pk)
         response.set_cookie("seen", "yes")
         return response
 
-    monkeypatch.setattr(ProductViewSet, "retrieve", retrieve_setting_a_cookie)
+    monkeypatch.setattr(ProductApi, "get", get_setting_a_cookie)
 
     first = api_client.get(_detail_url(product))
     second = api_client.get(_detail_url(product))
