@@ -38,7 +38,6 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django_filters import BooleanFilter
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.mixins import ListModelMixin
 
 from project.caching import declarations
 from project.caching.declarations import Tags
@@ -74,7 +73,10 @@ def cached_endpoints(declared: dict[str, Callable[[dict[str, str]], Tags]]) -> t
                 f"not {len(routes.get(name, ()))}"
             )
         [(regex, view)] = routes[name]
-        endpoints.append(CachedEndpoint(name=name, path=re.compile(regex), params=_query_params(view), tags=tags))
+        path = re.compile(regex)
+        # A route that captures an id is one object's: it reads no query parameter.
+        params = _query_params(view) if path.groups == 0 else {}
+        endpoints.append(CachedEndpoint(name=name, path=path, params=params, tags=tags))
     return tuple(endpoints)
 
 
@@ -94,13 +96,9 @@ def _named_routes(
 
 def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | None]]:
     """What a DRF list view reads from the query string: its filterset's filters and its paginator's
-    parameters. A detail view reads none."""
-    view_class = getattr(view, "cls", None)  # set by DRF's as_view(), as are actions and initkwargs
+    parameters."""
+    view_class = getattr(view, "cls", None)  # set by DRF's as_view(), as is initkwargs
     if view_class is None:
-        return {}
-    actions = getattr(view, "actions", None)  # a viewset's route: {"get": "list", ...}
-    is_list = actions.get("get") == "list" if actions is not None else issubclass(view_class, ListModelMixin)
-    if not is_list:
         return {}
     instance = view_class(**getattr(view, "initkwargs", {}))
     instance.action, instance.request, instance.format_kwarg = "list", None, None
