@@ -244,12 +244,13 @@ if _unknown_readiness_checks:
 # https://docs.djangoproject.com/en/5.2/topics/cache/
 # https://github.com/Suor/django-cacheops#setup
 # =============================================================================
-# Stage 1: unset, and the embedded redis-server under var/ starts on demand.
+# Stage 1: unset, and the embedded redis-server under var/ is started by the first client that
+# connects, never here; it stops soon after the last one exits (docs/stages.md).
 # Stage 2+: REDIS_URL=redis://host:6379/0
 REDIS_URL = env.str("REDIS_URL", default="")
 if not REDIS_URL:
     EMBEDDED_REDIS_DIR = Path(VAR_DIR) / "redis"
-    embedded_redis.ensure_running(directory=EMBEDDED_REDIS_DIR)
+    embedded_redis.start_on_connect(directory=EMBEDDED_REDIS_DIR)
     REDIS_URL = embedded_redis.url(directory=EMBEDDED_REDIS_DIR, db=env.int("EMBEDDED_REDIS_DB", default=0))
 
 # A frozen or unreachable Redis must cost a request milliseconds, never a hang.

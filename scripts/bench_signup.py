@@ -77,8 +77,6 @@ def main() -> int:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
-        subprocess.run([sys.executable, "-c", "from pathlib import Path; from project.caching import embedded_redis; "
-                        f"embedded_redis.stop(directory=Path({str(var_dir / 'redis')!r}))"], cwd=BASE_DIR, check=False)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
