@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
-from apps.orders import actors, selectors
+from apps.orders import selectors
 from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
 from apps.products import services as product_services
 from apps.users.models import User
@@ -57,7 +57,7 @@ def order_create(*, user: User, items: list[OrderLine]) -> Order:
             OrderItem(order=order, product=products[pid], quantity=qty, unit_price=products[pid].price)
             for pid, qty in quantities.items()
         )
-    send_on_commit(actors.send_order_confirmation, order_id=order.pk)
+    send_on_commit("send_order_confirmation", order_id=order.pk)
     return order
 
 

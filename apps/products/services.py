@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
-from apps.products import actors, csv_import, selectors
+from apps.products import csv_import, selectors
 from apps.products.csv_import import CsvRow, ProductRow
 from apps.products.models import MAX_STOCK, Category, Product, ProductImport, StockAdjustment
 from apps.users.models import User
@@ -278,7 +278,7 @@ def product_import_request(*, user: User, upload: UploadedFile) -> tuple[Product
     except IntegrityError:  # the same file, uploaded at the same moment, won
         default_storage.delete(name)
         return ProductImport.objects.get(sha256=sha256), False
-    send_on_commit(actors.run_product_import, import_id=product_import.pk)
+    send_on_commit("run_product_import", import_id=product_import.pk)
     return product_import, True
 
 

@@ -19,7 +19,6 @@ from zeal import zeal_ignore
 from apps.core.models import IdempotencyKey
 from apps.users.actors import send_welcome_email
 from tests.factories import UserFactory
-from tests.workers import import_all_actors
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,7 +103,6 @@ def test_a_redelivered_message_sends_no_second_email(stub_broker, stub_worker):
 
 
 def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
-    import_all_actors()
     actors = [actor for actor in dramatiq.get_broker().actors.values() if actor.fn.__module__.startswith("apps.")]
 
     assert {actor.actor_name for actor in actors} >= {
