@@ -14,10 +14,8 @@ from apps.core.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-# Services enqueue by actor name and never import actors.py (docs/jobs.md): an actor imports its
-# service, so the other way round would be a cycle that only import order keeps working. Every
-# process declares every actor at start (project/apps.py); the name and the arguments are checked
-# here, at the call, since neither mypy nor dramatiq checks a message's arguments.
+# By name, never by importing actors.py: an actor imports its service, and the reverse would be an
+# import cycle (docs/jobs.md). The name and the arguments are checked here, at the call.
 def send_on_commit(actor_name: str, /, **kwargs: Any) -> None:
     """Send the job ``actor_name(**kwargs)`` after the surrounding transaction commits (at once if none).
 
