@@ -4,3 +4,5 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "apps.core"
     verbose_name = "Core"
+    # The API schema's name for the job statuses that reports and product imports share.
+    api_enum_names = {"JobStatusEnum": "apps.core.models.JobStatus"}
