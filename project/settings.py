@@ -18,6 +18,7 @@ import django
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from project.api_schema import EnumNamesOfTheApps
 from project.caching import embedded_redis
 from project.web import static_files
 
@@ -68,14 +69,17 @@ if IS_PRODUCTION:
 # https://docs.djangoproject.com/en/5.2/ref/applications/
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 # =============================================================================
-INSTALLED_APPS = [
+DJANGO_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: runserver leaves static files to whitenoise, as production does.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+]
+THIRD_PARTY_APPS = [
     "rest_framework",
     "knox",
     "django_filters",
@@ -84,18 +88,23 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_dramatiq",
+    "dramatiq_crontab",
     # cacheops, on the models each app's caching.py declares (docs/caching.md)
     "project.caching.apps.QueryCacheConfig",
     "axes",
     "django_ratelimit",
+]
+# Add your own apps here, below the kit's: each under apps/, with its services, selectors and
+# actors (STYLE.md). "project" is the wiring, not an app; first, so its ready() runs before theirs.
+LOCAL_APPS = [
     "project",
     "apps.core",
     "apps.users",
     "apps.products",
     "apps.orders",
-    "dramatiq_crontab",
     "apps.reports",
 ]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -135,8 +144,8 @@ if SERVER_TIMING:
 
 # The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of
 # code raises NPlusOneError, in requests (project/ops/n_plus_one.py) and in every test. On in development
-# and tests; it patches the ORM, so production refuses it. Allow-list a deliberate loop below or
-# with zeal_ignore() around it (docs/performance.md).
+# and tests; it patches the ORM, so production refuses it. An app allows a deliberate loop with
+# zeal_ignore() around it (docs/performance.md).
 N_PLUS_ONE_GUARD = env.bool("N_PLUS_ONE_GUARD", default=DEBUG)
 if N_PLUS_ONE_GUARD and IS_PRODUCTION:
     raise ImproperlyConfigured("ENVIRONMENT=production refuses N_PLUS_ONE_GUARD=true.")
@@ -146,11 +155,6 @@ if N_PLUS_ONE_GUARD:
     MIDDLEWARE.insert(0, "project.ops.n_plus_one.NPlusOneGuardMiddleware")
 ZEAL_RAISE = True
 ZEAL_NPLUSONE_THRESHOLD = 2
-ZEAL_ALLOWLIST = [
-    # The daily sales refresh rolls each day up in a transaction of its own, which reads that day's
-    # version first (apps/orders/services.py): one .get() per day, by design, at most max_days.
-    {"model": "orders.DailySalesDay", "field": "get()"},
-]
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -353,8 +357,6 @@ JOB_LOG_MAX_AGE = env.int("JOB_LOG_MAX_AGE", default=7 * 24 * 60 * 60)
 
 # Files the jobs write and read (default_storage: MEDIA_ROOT under VAR_DIR at stage 1).
 PRODUCT_IMPORT_MAX_BYTES = env.int("PRODUCT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
-# Rows written per transaction; a killed import resumes after the last committed batch.
-PRODUCT_IMPORT_BATCH_SIZE = 500
 
 # =============================================================================
 # Authentication and passwords
@@ -486,11 +488,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No validator badge: it is an image from validator.swagger.io, which would get the schema's URL.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    # Two choice sets share the field name "status": name each (job statuses are one set).
-    "ENUM_NAME_OVERRIDES": {
-        "OrderStatusEnum": "apps.orders.models.Order.Status",
-        "JobStatusEnum": "apps.core.models.JobStatus",
-    },
+    # Choice sets that share a field name ("status") are named by their apps (api_enum_names in apps.py).
+    "ENUM_NAME_OVERRIDES": EnumNamesOfTheApps(),
 }
 
 # =============================================================================

@@ -90,10 +90,7 @@ def stub_broker():
     from django_dramatiq.utils import load_middleware
     from dramatiq.brokers.stub import StubBroker
 
-    from tests.workers import import_all_actors
-
-    import_all_actors()  # declared on the real broker first, so that they all come back to it
-    real = dramatiq.get_broker()
+    real = dramatiq.get_broker()  # every actor is declared on it at start (project/apps.py)
     middleware = [
         load_middleware(path)
         for path in settings.DRAMATIQ_BROKER["MIDDLEWARE"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -12,19 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.utils.module_loading import module_has_submodule
 
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def import_all_actors() -> None:
-    """Import every app's actors.py, as a worker does (DRAMATIQ_AUTODISCOVER_MODULES)."""
-    for app in apps.get_app_configs():
-        if module_has_submodule(app.module, "actors"):
-            importlib.import_module(f"{app.name}.actors")
 
 
 def database_url_for_subprocesses() -> str:

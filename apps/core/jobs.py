@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -13,13 +14,17 @@ from apps.core.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def send_on_commit(actor: dramatiq.Actor, /, **kwargs: Any) -> None:
-    """Send ``actor(**kwargs)`` after the surrounding transaction commits (at once if none).
+# By name, never by importing actors.py: an actor imports its service, and the reverse would be an
+# import cycle (docs/jobs.md). The name and the arguments are checked here, at the call.
+def send_on_commit(actor_name: str, /, **kwargs: Any) -> None:
+    """Send the job ``actor_name(**kwargs)`` after the surrounding transaction commits (at once if none).
 
     A message sent inside the transaction can reach a worker before the commit, which then
     reads rows that do not exist yet; a rolled-back transaction must send nothing at all.
     If the broker cannot be reached, the message waits in the outbox instead (docs/jobs.md).
     """
+    actor = dramatiq.get_broker().get_actor(actor_name)
+    inspect.signature(actor.fn).bind(**kwargs)
     transaction.on_commit(lambda: send_or_keep(actor.message(**kwargs)), robust=False)
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
-from apps.products import actors, csv_import, selectors
+from apps.products import csv_import, selectors
 from apps.products.csv_import import CsvRow, ProductRow
 from apps.products.models import MAX_STOCK, Category, Product, ProductImport, StockAdjustment
 from apps.users.models import User
@@ -33,6 +33,9 @@ REASON_MAX_LENGTH = StockAdjustment._meta.get_field("reason").max_length
 
 # Rows with errors kept on the import for the status endpoint; the rest are only counted.
 MAX_IMPORT_ERRORS_KEPT = 1000
+# Rows written per transaction; a killed import resumes after the last committed batch. Settings
+# may set PRODUCT_IMPORT_BATCH_SIZE (the tests make it small, to kill an import between batches).
+IMPORT_BATCH_SIZE = 500
 
 
 def category_create(*, name: str, slug: str) -> Category:
@@ -278,7 +281,7 @@ def product_import_request(*, user: User, upload: UploadedFile) -> tuple[Product
     except IntegrityError:  # the same file, uploaded at the same moment, won
         default_storage.delete(name)
         return ProductImport.objects.get(sha256=sha256), False
-    send_on_commit(actors.run_product_import, import_id=product_import.pk)
+    send_on_commit("run_product_import", import_id=product_import.pk)
     return product_import, True
 
 
@@ -293,7 +296,7 @@ def product_imports_expire(*, older_than: datetime) -> int:
 
 
 def product_import_run(*, import_id: int) -> None:
-    """Import the file's rows in batches of PRODUCT_IMPORT_BATCH_SIZE, each committed with the
+    """Import the file's rows in batches of IMPORT_BATCH_SIZE rows, each committed with the
     import's progress: a job killed midway is redelivered and resumes after the last committed
     batch, so no row is imported twice. A finished import does nothing."""
     product_import = ProductImport.objects.filter(pk=import_id).first()
@@ -302,12 +305,13 @@ def product_import_run(*, import_id: int) -> None:
     ProductImport.objects.filter(pk=import_id).update(status=ProductImport.Status.RUNNING)
     categories = dict(Category.objects.nocache().values_list("slug", "id"))
     size = max(default_storage.size(product_import.file), 1)
+    batch_size = getattr(settings, "PRODUCT_IMPORT_BATCH_SIZE", IMPORT_BATCH_SIZE)
     try:
         with default_storage.open(product_import.file, "rb") as binary:
             batch: list[CsvRow] = []
             for row in csv_import.read_rows(binary, categories=categories, skip=product_import.rows_processed):
                 batch.append(row)
-                if len(batch) == settings.PRODUCT_IMPORT_BATCH_SIZE:
+                if len(batch) == batch_size:
                     _import_batch(product_import, batch, progress=min(99, 100 * binary.tell() // size))
                     batch = []
             if batch:

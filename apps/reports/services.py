@@ -24,7 +24,6 @@ from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
 from apps.orders import selectors as order_selectors
-from apps.reports import actors
 from apps.reports.models import Report
 from apps.users.models import User
 
@@ -83,7 +82,7 @@ def _report_request(
         if unfinished is not None:
             return unfinished, False
         report = Report.objects.create(kind=kind, requested_by=user, start=start, end=end)
-        send_on_commit(actors.generate_report, report_id=report.pk)
+        send_on_commit("generate_report", report_id=report.pk)
     return report, True
 
 

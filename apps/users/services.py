@@ -21,7 +21,6 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
-from apps.users import actors
 from apps.users.limits import locked_out_error, mail_to_address_limit
 from apps.users.models import LABEL_MAX_LENGTH, ApiToken, User
 
@@ -64,11 +63,11 @@ def user_create(
     except IntegrityError as error:  # a concurrent sign-up won the race for the same email
         raise _email_taken() from error
     if email_verified:
-        send_on_commit(actors.send_welcome_email, user_id=user.pk)
+        send_on_commit("send_welcome_email", user_id=user.pk)
         return user
     # The address may be someone else's: it gets a link with no text of the sign-up's in it, and
     # the welcome email (which greets by name) only once the link is followed.
-    send_on_commit(actors.send_verification_email, email=user.email, request_id=uuid.uuid4().hex)
+    send_on_commit("send_verification_email", email=user.email, request_id=uuid.uuid4().hex)
     return user
 
 
@@ -144,7 +143,7 @@ def email_verification_resend(*, email: str) -> None:
     """
     email = email.strip().lower()
     mail_to_address_limit(email=email, purpose="verify-email")
-    send_on_commit(actors.send_verification_email, email=email, request_id=uuid.uuid4().hex)
+    send_on_commit("send_verification_email", email=email, request_id=uuid.uuid4().hex)
 
 
 def verification_email_send(*, email: str, request_id: str) -> None:
@@ -190,7 +189,7 @@ def email_verify(*, token: str) -> User:
             raise invalid
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
-    send_on_commit(actors.send_welcome_email, user_id=user.pk)
+    send_on_commit("send_welcome_email", user_id=user.pk)
     return user
 
 
@@ -204,7 +203,7 @@ def password_reset_request(*, email: str) -> None:
     email = email.strip().lower()
     mail_to_address_limit(email=email, purpose="password-reset")
     # One key per request: asking twice sends two links, a redelivered message still sends one.
-    send_on_commit(actors.send_password_reset_email, email=email, request_id=uuid.uuid4().hex)
+    send_on_commit("send_password_reset_email", email=email, request_id=uuid.uuid4().hex)
 
 
 def password_reset_email_send(*, email: str, request_id: str) -> None:

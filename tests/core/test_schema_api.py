@@ -48,6 +48,14 @@ def test_schema_describes_every_endpoint(schema):
     assert set(ENDPOINTS) <= described
 
 
+def test_schema_names_each_status_choice_set_as_its_app_declares(schema):
+    """apps/orders/apps.py and apps/core/apps.py name them (api_enum_names); settings names no app."""
+    components = schema["components"]["schemas"]
+    assert components["OrderStatusEnum"]["enum"] == ["pending", "paid", "cancelled"]
+    assert components["JobStatusEnum"]["enum"] == ["pending", "running", "done", "failed"]
+    assert not any(name.startswith("Status") and name.endswith("Enum") for name in components)
+
+
 def test_schema_describes_the_error_shape(schema):
     error = schema["components"]["schemas"]["Error"]
 

@@ -20,7 +20,6 @@ from apps.core.models import IdempotencyKey
 from apps.users.actors import send_welcome_email
 from tests.factories import UserFactory
 from tests.queries import assert_constant_queries
-from tests.workers import import_all_actors
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,7 +104,6 @@ def test_a_redelivered_message_sends_no_second_email(stub_broker, stub_worker):
 
 
 def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
-    import_all_actors()
     actors = [actor for actor in dramatiq.get_broker().actors.values() if actor.fn.__module__.startswith("apps.")]
 
     assert {actor.actor_name for actor in actors} >= {
