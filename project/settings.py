@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "dramatiq_crontab",
     "apps.reports",
+    "apps.seeding",
 ]
 
 MIDDLEWARE = [
