@@ -103,6 +103,7 @@ LOCAL_APPS = [
     "apps.products",
     "apps.orders",
     "apps.reports",
+    "apps.seeding",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from locust import HttpUser, between, task
 
-SCALE_PASSWORD = "headroom-scale-pass"  # apps/orders/management/commands/seed_scale.py
-DEMO_ACCOUNT = ("demo@example.com", "headroom-demo-pass")  # apps/products/management/commands/seed_demo.py
+SCALE_PASSWORD = "headroom-scale-pass"  # apps/seeding/management/commands/seed_scale.py
+DEMO_ACCOUNT = ("demo@example.com", "headroom-demo-pass")  # apps/seeding/management/commands/seed_demo.py
 ORDERINGS = ["price", "-price", "created_at", "-created_at", "name"]
 
 

@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from cacheops import invalidate_model
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import F, Max, Model
@@ -29,6 +28,7 @@ from django.utils import timezone
 
 from apps.orders.models import DailySalesDay, Order, OrderItem
 from apps.products.models import Category, Product
+from apps.seeding.base import SeedCommand
 from apps.users.models import User
 
 SEED_PASSWORD = "headroom-scale-pass"
@@ -43,8 +43,9 @@ STATUSES = (Order.Status.PAID, Order.Status.PENDING, Order.Status.CANCELLED)
 STATUS_WEIGHTS = (85, 10, 5)
 
 
-class Command(BaseCommand):
+class Command(SeedCommand):
     help = "Add many users, products and orders (COPY on PostgreSQL) for measuring at scale; never in production."
+    production_refusal = "seed_scale fills the database with fake accounts and orders"
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=1000)
@@ -53,8 +54,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="random seed: the same numbers give the same data")
 
     def handle(self, *args, users: int, products: int, orders: int, seed: int, **options) -> None:
-        if settings.IS_PRODUCTION:
-            raise CommandError("seed_scale fills the database with fake accounts and orders; it never runs in production.")
         if users < 1 or products < 1 or orders < 0:
             raise CommandError("--users and --products must be at least 1, --orders at least 0.")
         started = time.perf_counter()

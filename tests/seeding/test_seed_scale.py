@@ -15,9 +15,9 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.orders.management.commands.seed_scale import SEED_PASSWORD
 from apps.orders.models import Order
 from apps.products.models import Category, Product
+from apps.seeding.management.commands.seed_scale import SEED_PASSWORD
 from apps.users.models import User
 from tests.factories import OrderItemFactory
 

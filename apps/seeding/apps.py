@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SeedingConfig(AppConfig):
+    name = "apps.seeding"
+    verbose_name = "Seeding"
