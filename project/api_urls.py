@@ -10,10 +10,10 @@ from apps.reports import api as reports
 from apps.users.api import (
     ApiTokenApi,
     ApiTokensApi,
-    LogoutAllApi,
-    LogoutApi,
     EmailVerificationResendApi,
     EmailVerifyApi,
+    LogoutAllApi,
+    LogoutApi,
     MeApi,
     PasswordResetApi,
     PasswordResetConfirmApi,

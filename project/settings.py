@@ -40,7 +40,7 @@ if ENVIRONMENT not in ("development", "production"):
     raise ImproperlyConfigured(f"ENVIRONMENT must be 'development' or 'production', not {ENVIRONMENT!r}")
 IS_PRODUCTION = ENVIRONMENT == "production"
 
-INSECURE_DEFAULT_SECRET_KEY = "django-insecure-headroom-stage-1-only-never-in-production"
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-headroom-stage-1-only-never-in-production"  # noqa: S105 - refused in production
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -381,7 +381,7 @@ AUTHENTICATION_BACKENDS = [
 # within API_TOKEN_TTL_DAYS stays valid (each use pushes its expiry forward), but never longer than
 # API_TOKEN_MAX_AGE_DAYS after sign-in; an idle one expires. A user keeps at most
 # API_TOKENS_PER_USER; a sign-in beyond it revokes that user's oldest token.
-KNOX_TOKEN_MODEL = "users.ApiToken"
+KNOX_TOKEN_MODEL = "users.ApiToken"  # noqa: S105 - a model name, not a secret
 # Knox's own migrations only create its default token table, which users.ApiToken replaces; they
 # would make it anyway (the swap is not in their state), an orphan that blocks TRUNCATE of users.
 MIGRATION_MODULES = {"knox": None}

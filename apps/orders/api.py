@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import IDEMPOTENCY_KEY_HEADER, ID_PATTERN, idempotent, validated_input
+from apps.core.api import ID_PATTERN, IDEMPOTENCY_KEY_HEADER, idempotent, validated_input
 from apps.core.pagination import NewestFirstCursorPagination
 from apps.core.parsers import JSONParser
 from apps.core.schema import error_responses

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 import threading
-from urllib.parse import parse_qs, urlparse
 from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.conf import settings
@@ -18,7 +18,7 @@ from apps.products import selectors, services
 from apps.products.api import ProductViewSet
 from apps.products.models import Product
 from tests.core.conftest import cache_keys, forget_everything_cached, response_cache_entries
-from tests.factories import DEFAULT_PASSWORD, CategoryFactory, OrderFactory, ProductFactory, TokenFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, CategoryFactory, OrderFactory, ProductFactory, TokenFactory
 
 PRODUCTS_URL = "/api/v1/products/"
 CATEGORIES_URL = "/api/v1/categories/"
