@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import django
@@ -539,7 +540,7 @@ MEDIA_ROOT = Path(VAR_DIR) / "media"
 MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
 MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
 if MEDIA_S3_BUCKET:
-    _media_storage: dict = {
+    _media_storage: dict[str, Any] = {
         # django-storages' S3Storage, reading files as a stream (project/web/storage.py).
         "BACKEND": "project.web.storage.StreamingS3Storage",
         "OPTIONS": {

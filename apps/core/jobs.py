@@ -13,7 +13,7 @@ from apps.core.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def send_on_commit(actor: dramatiq.Actor, /, **kwargs: Any) -> None:
+def send_on_commit(actor: dramatiq.Actor[..., Any], /, **kwargs: Any) -> None:
     """Send ``actor(**kwargs)`` after the surrounding transaction commits (at once if none).
 
     A message sent inside the transaction can reach a worker before the commit, which then
@@ -23,7 +23,7 @@ def send_on_commit(actor: dramatiq.Actor, /, **kwargs: Any) -> None:
     transaction.on_commit(lambda: send_or_keep(actor.message(**kwargs)), robust=False)
 
 
-def send_or_keep(message: dramatiq.Message) -> None:
+def send_or_keep(message: dramatiq.Message[Any]) -> None:
     """Enqueue ``message``; if the broker fails, keep it in the outbox for outbox_relay to send."""
     try:
         dramatiq.get_broker().enqueue(message)
