@@ -4,15 +4,19 @@ import os
 import sys
 from pathlib import Path
 
+# Each pytest-xdist worker is a run of its own: it inherits its controller's values and adds its
+# id to them, once (the servers and workers a test starts inherit the worker's values as they are).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+_FIRST_IMPORT_IN_WORKER = bool(_XDIST_WORKER) and os.environ.get("HEADROOM_TEST_XDIST_WORKER") != _XDIST_WORKER
+if _XDIST_WORKER:
+    os.environ["HEADROOM_TEST_XDIST_WORKER"] = _XDIST_WORKER
+
 
 def _per_run(name: str, default: str) -> str:
-    """The variable's value, set when missing. Each pytest-xdist worker is a run of its own: its
-    controller set the variable first and every worker inherits it, so a worker adds its id (once:
-    the servers and workers a test starts inherit the worker's value and its PYTEST_XDIST_WORKER)."""
+    """The variable's value, set to the default when missing; per xdist worker (see above)."""
     value = os.environ.setdefault(name, default)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and not value.endswith(f"-{worker}"):
-        value = os.environ[name] = f"{value}-{worker}"
+    if _FIRST_IMPORT_IN_WORKER:
+        value = os.environ[name] = f"{value}-{_XDIST_WORKER}"
     return value
 
 
