@@ -51,7 +51,7 @@ elif _control_socket:
     control_socket = _control_socket
 
 
-def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+def on_starting(server) -> None:  # server: gunicorn's Arbiter
     # Each response leaves in one write, header and body, so an app server killed mid-response
     # never hands nginx a header it cannot retry (project/web/gunicorn_response.py). In the master,
     # before any worker forks; imported here because the checkout is on sys.path by now.

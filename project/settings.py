@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import django
@@ -41,7 +42,7 @@ if ENVIRONMENT not in ("development", "production"):
     raise ImproperlyConfigured(f"ENVIRONMENT must be 'development' or 'production', not {ENVIRONMENT!r}")
 IS_PRODUCTION = ENVIRONMENT == "production"
 
-INSECURE_DEFAULT_SECRET_KEY = "django-insecure-headroom-stage-1-only-never-in-production"
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-headroom-stage-1-only-never-in-production"  # noqa: S105 - refused in production
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -383,7 +384,7 @@ AUTHENTICATION_BACKENDS = [
 # within API_TOKEN_TTL_DAYS stays valid (each use pushes its expiry forward), but never longer than
 # API_TOKEN_MAX_AGE_DAYS after sign-in; an idle one expires. A user keeps at most
 # API_TOKENS_PER_USER; a sign-in beyond it revokes that user's oldest token.
-KNOX_TOKEN_MODEL = "users.ApiToken"
+KNOX_TOKEN_MODEL = "users.ApiToken"  # noqa: S105 - a model name, not a secret
 # Knox's own migrations only create its default token table, which users.ApiToken replaces; they
 # would make it anyway (the swap is not in their state), an orphan that blocks TRUNCATE of users.
 MIGRATION_MODULES = {"knox": None}
@@ -538,7 +539,7 @@ MEDIA_ROOT = Path(VAR_DIR) / "media"
 MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
 MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
 if MEDIA_S3_BUCKET:
-    _media_storage: dict = {
+    _media_storage: dict[str, Any] = {
         # django-storages' S3Storage, reading files as a stream (project/web/storage.py).
         "BACKEND": "project.web.storage.StreamingS3Storage",
         "OPTIONS": {

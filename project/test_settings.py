@@ -4,11 +4,27 @@ import os
 import sys
 from pathlib import Path
 
+# Each pytest-xdist worker is a run of its own: it inherits its controller's values and adds its
+# id to them, once (the servers and workers a test starts inherit the worker's values as they are).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+_FIRST_IMPORT_IN_WORKER = bool(_XDIST_WORKER) and os.environ.get("HEADROOM_TEST_XDIST_WORKER") != _XDIST_WORKER
+if _XDIST_WORKER:
+    os.environ["HEADROOM_TEST_XDIST_WORKER"] = _XDIST_WORKER
+
+
+def _per_run(name: str, default: str) -> str:
+    """The variable's value, set to the default when missing; per xdist worker (see above)."""
+    value = os.environ.setdefault(name, default)
+    if _FIRST_IMPORT_IN_WORKER:
+        value = os.environ[name] = f"{value}-{_XDIST_WORKER}"
+    return value
+
+
 # A logical database of its own, so a test run never touches the dev server's cache or job queue.
 os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
 # Every cache key of this run under a prefix of its own (servers and workers that tests start
 # inherit it): a test empties only its run's caches, and two runs side by side keep theirs.
-os.environ.setdefault("CACHE_VERSION", f"test-{os.getpid()}")
+_per_run("CACHE_VERSION", f"test-{os.getpid()}")
 
 from project.settings import *  # noqa: E402,F403
 
@@ -24,10 +40,10 @@ if "zeal" not in INSTALLED_APPS:  # noqa: F405
 # Hashing at full strength would dominate the run; the hasher choice itself is Django's concern.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not :memory:, so a job worker process started by a test sees the test data;
     # one per run, so two runs side by side do not share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(Path(VAR_DIR) / f"test-db-{os.getpid()}.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(VAR_DIR) / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 
 # The hashed-name manifest exists only after collectstatic, which a test run does not do.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
@@ -48,7 +64,7 @@ if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
         "url": _broker_url,
         # Queues of this run only (worker subprocesses inherit the variable): two runs side by side
         # on one Redis never take each other's jobs.
-        "namespace": os.environ.setdefault("HEADROOM_TEST_QUEUE_NAMESPACE", f"dramatiq-test-{os.getpid()}"),
+        "namespace": _per_run("HEADROOM_TEST_QUEUE_NAMESPACE", f"dramatiq-test-{os.getpid()}"),
         # A killed worker's jobs go back to the queue after 5 s (60 s in production), so the
         # crash tests are quick; maintenance runs on one command in ten to notice it.
         "heartbeat_timeout": 5_000,

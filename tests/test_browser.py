@@ -24,10 +24,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOT = Path("/tmp/headroom-api-docs.png")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.xdist_group("browser"),  # one chromium at a time, in one pytest-xdist worker
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}: run ./scripts/browser-setup"),
 ]
 
@@ -126,9 +126,9 @@ def test_the_admin_logs_staff_in_and_shows_a_change_list_with_no_csp_violation(l
         assert browser.page.locator("#toggle-nav-sidebar").is_visible()
 
 
-def test_the_api_docs_render_every_operation_with_no_csp_violation(live_server):
+def test_the_api_docs_render_every_operation_with_no_csp_violation(live_server, tmp_path):
     with chromium(live_server) as browser:
         browser.open("/api/docs/")
         browser.page.wait_for_selector(".opblock", timeout=15_000)
         assert browser.page.locator(".opblock").count() > 10
-        browser.page.screenshot(path=str(SCREENSHOT), full_page=False)
+        browser.page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=False)

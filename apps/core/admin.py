@@ -1,6 +1,8 @@
 """The admin's view of jobs: django_dramatiq's job log (dead letters are status "failed"), and the outbox."""
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 from django_dramatiq.admin import TaskAdmin
 from django_dramatiq.models import Task
 
@@ -14,13 +16,13 @@ class ReadOnlyAdminMixin:
     right; reports and imports are written by their job): the admin shows them, and never adds,
     edits or deletes one (a deleted report would also leave its file in storage)."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -49,5 +51,5 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

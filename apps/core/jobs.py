@@ -28,7 +28,7 @@ def send_on_commit(actor_name: str, /, **kwargs: Any) -> None:
     transaction.on_commit(lambda: send_or_keep(actor.message(**kwargs)), robust=False)
 
 
-def send_or_keep(message: dramatiq.Message) -> None:
+def send_or_keep(message: dramatiq.Message[Any]) -> None:
     """Enqueue ``message``; if the broker fails, keep it in the outbox for outbox_relay to send."""
     try:
         dramatiq.get_broker().enqueue(message)

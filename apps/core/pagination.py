@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -95,7 +96,8 @@ class QuerysetOrderCursorPagination(CursorPagination):
 
     def get_ordering(self, request: Request, queryset: QuerySet, view: APIView | None) -> tuple[str, ...]:
         ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering)
-        assert ordering and ordering[-1].lstrip("-") in ("id", "pk"), f"the order must end with the id: {ordering}"
+        if not ordering or ordering[-1].lstrip("-") not in ("id", "pk"):
+            raise ImproperlyConfigured(f"the order must end with the id: {ordering}")
         return ordering
 
 

@@ -21,10 +21,10 @@ from apps.products.filters import ProductFilter
 from apps.products.models import Category, Product
 from apps.products.serializers import (
     CategoryInputSerializer,
-    ProductImportInputSerializer,
-    ProductImportOutputSerializer,
     CategoryOutputSerializer,
     ProductDetailOutputSerializer,
+    ProductImportInputSerializer,
+    ProductImportOutputSerializer,
     ProductInputSerializer,
     ProductListOutputSerializer,
     StockAdjustmentInputSerializer,

@@ -16,7 +16,6 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 
-
 REQUIRED_COLUMNS = ("slug", "name", "category", "price")
 OPTIONAL_COLUMNS = ("stock", "description", "is_active")
 MAX_PRICE = Decimal("99999999.99")  # Product.price: 10 digits, 2 decimal places

@@ -15,6 +15,7 @@ it too, because another process's writes during it could not invalidate.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -136,10 +137,8 @@ class OutageProbe:
         )
         while True:
             if not self.paused:
-                try:
+                with contextlib.suppress(redis.RedisError):  # the breaker has recorded it
                     client.ping()
-                except redis.RedisError:
-                    pass  # the breaker has recorded it
             time.sleep(self.interval_seconds)
 
 

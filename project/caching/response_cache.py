@@ -19,6 +19,7 @@ one signal invalidates the query cache and this cache alike.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -275,7 +276,7 @@ def _lookup(
 ) -> tuple[_Lookup | None, dict[str, Any] | None]:
     host = request.get_host()  # validates ALLOWED_HOSTS, so the key space stays bounded
     raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
-    key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode()).hexdigest()}"
+    key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode(), usedforsecurity=False).hexdigest()}"
     tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match.groupdict())))
     created_tag_keys: tuple[str, ...] = ()
     try:
@@ -289,7 +290,7 @@ def _lookup(
     lookup = _Lookup(key=key, tag_keys=tag_keys, versions=tuple(versions), created_tag_keys=created_tag_keys)
     if entry is None:
         return lookup, None
-    cached = pickle.loads(entry)
+    cached = pickle.loads(entry)  # noqa: S301 - our own entry from our own Redis, as Django's cache does
     if cached["versions"] != lookup.versions:
         return lookup, None
     return lookup, cached
@@ -301,7 +302,7 @@ def _create_missing_tags(
     """Give a missing tag (never written, evicted, lost in a restart) a token before filling under it:
     an entry filled under "missing" would match again whenever that tag went missing again."""
     created = tuple(
-        tag_key for tag_key, version in zip(tag_keys, versions)
+        tag_key for tag_key, version in zip(tag_keys, versions, strict=True)
         if version is None and client.set(tag_key, uuid.uuid4().hex, nx=True)
     )
     return created, client.mget(tag_keys)
@@ -309,10 +310,8 @@ def _create_missing_tags(
 
 def _forget_tags(tag_keys: tuple[str, ...]) -> None:
     # Safe whatever happened meanwhile: a missing tag can only turn entries into misses.
-    try:
+    with contextlib.suppress(redis.RedisError):
         client.delete(*tag_keys)
-    except redis.RedisError:
-        pass
 
 
 def _storable(request: HttpRequest, response: HttpResponse, endpoint: CachedEndpoint) -> bool:
@@ -333,10 +332,8 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
         "headers": [(name, response[name]) for name in HEADERS_KEPT if response.has_header(name)],
         "body": response.content,
     }
-    try:
+    with contextlib.suppress(redis.RedisError):
         client.set(lookup.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), ex=settings.RESPONSE_CACHE_TTL)
-    except redis.RedisError:
-        pass
 
 
 # Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing.

@@ -39,7 +39,7 @@ class RequestCost:
     cache_hits: int = 0
     cache_misses: int = 0
 
-    def count_query(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict) -> Any:
+    def count_query(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)."""
         start = time.perf_counter()
         try:

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ContextDecorator, contextmanager
+from contextlib import ContextDecorator, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,7 +72,7 @@ def routing(*, pinned_to_primary: bool | None = None, min_lsn: int | None = None
         _state.reset(token)
 
 
-class use_primary(ContextDecorator):  # noqa: N801 - reads as a statement: `with use_primary():`
+class use_primary(ContextDecorator):  # lower case: reads as a statement, `with use_primary():`
     """Force every read in the block (or the decorated function) onto the primary."""
 
     def __enter__(self) -> None:
@@ -131,10 +131,8 @@ class ReplicaPool:
         if first:
             logger.warning("replica %s out of rotation for %s s: %s", alias, settings.REPLICA_RETRY_SECONDS, reason)
         if alias in connections.settings:
-            try:
+            with suppress(DatabaseError):
                 connections[alias].close()  # a broken connection must not be reused when it comes back
-            except DatabaseError:
-                pass
 
     def choose(self, *, min_lsn: int | None) -> str | None:
         """A healthy replica that has replayed up to min_lsn, or None for the primary."""

@@ -8,6 +8,7 @@ the URL and referer go through `redact_url`, so no password-reset or other secre
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -24,10 +25,8 @@ def access_record(*, resp: Any, req: Any, environ: dict[str, Any], request_time:
     status = resp.status
     if isinstance(status, str):
         status = status.split(None, 1)[0]
-    try:
+    with contextlib.suppress(TypeError, ValueError):  # a status gunicorn could not parse is logged as it came
         status = int(status)
-    except (TypeError, ValueError):
-        pass  # a status gunicorn could not parse is still logged, as it came
     return {
         "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
         "remote_addr": environ.get("REMOTE_ADDR"),
@@ -60,5 +59,5 @@ class JsonAccessLogger(glogging.Logger):
             record = access_record(resp=resp, req=req, environ=environ, request_time=request_time)
             # "%s" with the line as an argument: a "%" the client sent is never read as a format.
             self.access_log.info("%s", json.dumps(record, default=str))
-        except Exception:  # noqa: BLE001 - a log line must never fail the request it describes
+        except Exception:  # a log line must never fail the request it describes
             self.error(traceback.format_exc())

@@ -292,7 +292,7 @@ def measure(options: dict[str, int]) -> int:
 
     # Whole requests.
     requests: dict[tuple[str, str], list[float]] = {key: [] for key in queries}
-    for name, (client, url) in targets.items():  # warm-up
+    for client, url in targets.values():  # warm-up
         for variant in ("narrow", "wide"):
             use(variant)
             for _ in range(5):

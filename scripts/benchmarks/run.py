@@ -94,7 +94,7 @@ class Target:
     def rps_ratio_to(self, other: Target) -> float:
         """Median over rounds of this target's rps over the other's in the same round: runs close
         in time share whatever else the machine is doing, so their ratio is steadier than the rps."""
-        return statistics.median(mine["rps"] / theirs["rps"] for mine, theirs in zip(self.runs, other.runs))
+        return statistics.median(mine["rps"] / theirs["rps"] for mine, theirs in zip(self.runs, other.runs, strict=True))
 
     @property
     def cpu_us(self) -> float:

@@ -10,7 +10,6 @@ from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
 from apps.core.parsers import JSONParser
-
 from tests.factories import OrderFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

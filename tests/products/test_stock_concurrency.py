@@ -52,7 +52,7 @@ def test_price_patches_racing_orders_lose_no_decrement(postgres):
     buys = [_buy(buyer, product) for buyer in UserFactory.create_batch(BUYERS)]
     edits = [_patch_price(token, product, Decimal(11 + i)) for i in range(EDITORS)]
 
-    outcomes = race([attempt for pair in zip(buys, edits) for attempt in pair])
+    outcomes = race([attempt for pair in zip(buys, edits, strict=True) for attempt in pair])
 
     assert outcomes == {"ordered": BUYERS, "patched [200]": EDITORS}
     assert Product.objects.get(pk=product.pk).stock == STOCK - BUYERS * ROUNDS
@@ -68,7 +68,7 @@ def test_stock_adjustments_racing_orders_lose_no_unit(postgres):
             stock_adjust(product_id=product.pk, delta=2, reason="Delivery", user=staff)
         return "adjusted"
 
-    outcomes = race([attempt for pair in zip(buys, [adjust] * EDITORS) for attempt in pair])
+    outcomes = race([attempt for pair in zip(buys, [adjust] * EDITORS, strict=True) for attempt in pair])
 
     assert outcomes == {"ordered": BUYERS, "adjusted": EDITORS}
     assert Product.objects.get(pk=product.pk).stock == STOCK + 2 * EDITORS * ROUNDS - BUYERS * ROUNDS
@@ -95,7 +95,7 @@ def test_stock_patches_with_if_match_racing_orders_lose_no_decrement(postgres):
                 restocked.append(10)
         return "restocked" if statuses <= {200, 412} else f"answered {sorted(statuses)}"
 
-    outcomes = race([attempt for pair in zip(buys, [restock] * EDITORS) for attempt in pair])
+    outcomes = race([attempt for pair in zip(buys, [restock] * EDITORS, strict=True) for attempt in pair])
 
     # A PATCH whose read an order overtook is refused (412): the client reads again, nothing is lost.
     assert outcomes == {"ordered": BUYERS, "restocked": EDITORS}

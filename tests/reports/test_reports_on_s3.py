@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import dramatiq
 import pytest
-from django.conf import settings
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.reports import services

@@ -32,7 +32,7 @@ def test_an_active_demo_account_with_its_published_password_is_a_deploy_error(pr
 def test_check_deploy_fails_on_a_demo_password_in_production(production):
     UserFactory(email=DEMO_EMAIL, password=DEMO_ACCOUNTS[DEMO_EMAIL])
 
-    with pytest.raises(SystemCheckError, match="users.E001"):
+    with pytest.raises(SystemCheckError, match=r"users\.E001"):
         call_command("check", deploy=True)
 
 

@@ -122,12 +122,12 @@ def test_an_unknown_url_name_stops_the_web_process_at_startup(monkeypatch, endpo
 
 @pytest.mark.parametrize("table", ["QUERY_CACHE", "INVALIDATES"])
 def test_an_unknown_model_is_refused(table):
-    with pytest.raises(ImproperlyConfigured, match="products.nosuchmodel"):
+    with pytest.raises(ImproperlyConfigured, match=r"products\.nosuchmodel"):
         _declaring(**{table: {"products.NoSuchModel": {"ops": "all"}}})
 
 
 def test_a_model_declared_by_two_apps_is_refused():
-    with pytest.raises(ImproperlyConfigured, match="products.product"):
+    with pytest.raises(ImproperlyConfigured, match=r"products\.product"):
         declarations.read([
             products_caching,
             _caching_module("apps.other.caching", QUERY_CACHE={"products.Product": {"ops": "get"}}),

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from apps.products import selectors, services

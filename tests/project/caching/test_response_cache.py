@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 import threading
-from urllib.parse import parse_qs, urlparse
 from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.conf import settings
@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from apps.products import selectors, services
 from apps.products.api import ProductApi
 from apps.products.models import Product
-from tests.factories import DEFAULT_PASSWORD, CategoryFactory, OrderFactory, ProductFactory, TokenFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, CategoryFactory, OrderFactory, ProductFactory, TokenFactory
 from tests.queries import assert_constant_queries, assert_queries
 from tests.redis_keys import cache_keys, forget_everything_cached, response_cache_entries
 

@@ -74,9 +74,8 @@ def test_use_primary_as_a_decorator_pins_reads(router, healthy_replica):
 
 
 def test_pinning_is_undone_when_the_block_raises(router, healthy_replica):
-    with pytest.raises(ValueError):
-        with routers.use_primary():
-            raise ValueError
+    with pytest.raises(ValueError), routers.use_primary():
+        raise ValueError
     assert router.db_for_read(Product) == REPLICA
 
 

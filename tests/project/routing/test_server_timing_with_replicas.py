@@ -11,7 +11,7 @@ from tests.project.routing.test_query_counts_with_replicas import REPLICA, repli
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 
 
-def test_the_header_counts_the_queries_run_on_a_replica(api_client, replica_routing, server_timing_on):  # noqa: F811
+def test_the_header_counts_the_queries_run_on_a_replica(api_client, replica_routing, server_timing_on):
     user = UserFactory()
     OrderItemFactory(order__user=user, product=ProductFactory())
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")

@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from tests.servers import free_port, http_status
@@ -76,8 +78,16 @@ def test_the_access_log_keeps_no_reset_link_verification_link_or_secret_query_pa
     assert "cf1b2a" not in access_log.read_text() and "secret" not in access_log.read_text()
 
 
-def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(tmp_path):
-    var_dir = tmp_path / "var"
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A unix socket's path has room for about 100 bytes; pytest's tmp_path under pytest-xdist
+    (.../popen-gw0/test_two_instances_on_one_host0/) takes most of them."""
+    with tempfile.TemporaryDirectory(prefix="hr-") as path:
+        yield Path(path)
+
+
+def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(short_dir):
+    var_dir = short_dir / "var"
     with gunicorn_with_the_shipped_config(var_dir) as first, gunicorn_with_the_shipped_config(var_dir) as second:
         for port in (first, second):
             socket_path = var_dir / "run" / f"gunicorn-127-0-0-1-{port}.ctl"

@@ -32,6 +32,8 @@ NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbi
 
 pytestmark = [
     pytest.mark.scaleout,
+    # One cluster at a time, in one pytest-xdist worker: each already loads every core.
+    pytest.mark.xdist_group("scaleout"),
     pytest.mark.skipif(NGINX is None, reason="nginx is not installed: ./scripts/cluster or ./scripts/nginx-check installs it"),
 ]
 

@@ -73,7 +73,7 @@ class Command(SeedCommand):
                 )),
             ]
             for model, count, rows in steps:
-                self._timed(f"{model._meta.db_table}: {count:,} rows", lambda: writer(model, rows()))
+                self._timed(f"{model._meta.db_table}: {count:,} rows", lambda model=model, rows=rows: writer(model, rows()))
             order_rows, item_rows = self._timed(
                 f"generating {orders:,} orders and their items",
                 lambda: plan.orders(
@@ -201,7 +201,7 @@ def _copy_rows(model: type[Model], rows: Iterable[tuple]) -> None:
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         chunk: list[str] = []
         for row in rows:
-            texts = [fmt(value) for fmt, value in zip(formats, row)]
+            texts = [fmt(value) for fmt, value in zip(formats, row, strict=True)]
             texts += [texts[index] if index is not None else value for index, value in extra_values]
             chunk.append("\t".join(texts))
             if len(chunk) == BATCH_SIZE:
@@ -232,14 +232,14 @@ def _bulk_create_rows(model: type[Model], rows: Iterable[tuple]) -> None:
     while batch := list(itertools.islice(rows, BATCH_SIZE)):
         objects = []
         for row in batch:
-            fields = {column: _python_value(column, value) for column, value in zip(columns, row)}
+            fields = {column: _python_value(column, value) for column, value in zip(columns, row, strict=True)}
             fields.update(constants)
             fields.update({name: fields[source] for name, source in copies.items()})
             objects.append(model(**fields))
         model.objects.bulk_create(objects)
         dated = [field for field in ("created_at", "updated_at") if field in fields]
         if dated:  # bulk_create stamps auto_now(_add) fields with now: put back the planned dates
-            for obj, row in zip(objects, batch):
+            for obj, row in zip(objects, batch, strict=True):
                 obj.created_at = obj.updated_at = _python_value("created_at", row[columns.index("created_at")])
             model.objects.bulk_update(objects, dated)
 
