@@ -141,8 +141,10 @@ MIDDLEWARE = [
 SERVER_TIMING = env.bool("SERVER_TIMING", default=DEBUG)
 if SERVER_TIMING:
     # After whitenoise (static files need no timing), before the response cache (to see its hits).
-    MIDDLEWARE.insert(MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache"),
-                      "project.ops.server_timing.ServerTimingMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache"),
+        "project.ops.server_timing.ServerTimingMiddleware",
+    )
 
 # The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of
 # code raises NPlusOneError, in requests (project/ops/n_plus_one.py) and in every test. On in development
@@ -238,8 +240,10 @@ DATABASE_ROUTE_HEADER = env.bool("DATABASE_ROUTE_HEADER", default=False)
 # Names: database:default, replicas, redis, broker (docs/deploy.md#health-healthz-and-readyz).
 READINESS_REQUIRED = env.list("READINESS_REQUIRED", default=["database:default", "replicas", "redis", "broker"])
 _unknown_readiness_checks = [
-    name for name in READINESS_REQUIRED
-    if name not in ("database:default", "replicas", "redis", "broker") and not re.fullmatch(r"database:replica_\d+", name)
+    name
+    for name in READINESS_REQUIRED
+    if name not in ("database:default", "replicas", "redis", "broker")
+    and not re.fullmatch(r"database:replica_\d+", name)
 ]
 if _unknown_readiness_checks:
     # A misspelt name would silently gate nothing.
@@ -392,7 +396,9 @@ API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=365)
 API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 if not 0 < API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_AGE_DAYS or API_TOKENS_PER_USER < 1:
-    raise ImproperlyConfigured("API tokens need 0 < API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_AGE_DAYS and API_TOKENS_PER_USER >= 1.")
+    raise ImproperlyConfigured(
+        "API tokens need 0 < API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_AGE_DAYS and API_TOKENS_PER_USER >= 1."
+    )
 REST_KNOX = {
     "TOKEN_MODEL": KNOX_TOKEN_MODEL,
     "AUTH_HEADER_PREFIX": "Token",
@@ -588,8 +594,18 @@ WHITENOISE_ADD_HEADERS_FUNCTION = static_files.cache_hashed_files_for_a_year
 # Scripts, styles, images and fonts from this site (and the CDN when CDN_URL is set) only: no
 # inline script or style anywhere, no plugin, no framing, forms post here only. The API docs add
 # data: images for Swagger UI's icons on that view alone (project/urls.py).
-_CSP_FETCH_DIRECTIVES = ("default-src", "script-src", "style-src", "img-src", "font-src", "connect-src",
-                         "media-src", "frame-src", "worker-src", "manifest-src")
+_CSP_FETCH_DIRECTIVES = (
+    "default-src",
+    "script-src",
+    "style-src",
+    "img-src",
+    "font-src",
+    "connect-src",
+    "media-src",
+    "frame-src",
+    "worker-src",
+    "manifest-src",
+)
 _CSP_DIRECTIVES_EXTENDABLE = (*_CSP_FETCH_DIRECTIVES, "form-action", "report-uri")
 
 

@@ -41,9 +41,12 @@ class CapturedQueries:
         return sum(len(capture) for capture in self._captures.values())
 
     def numbered_sql(self) -> str:
-        return "\n".join(
-            f"{number}. [{query['alias']}] {query['sql']}" for number, query in enumerate(self.captured_queries, 1)
-        ) or "(none)"
+        return (
+            "\n".join(
+                f"{number}. [{query['alias']}] {query['sql']}" for number, query in enumerate(self.captured_queries, 1)
+            )
+            or "(none)"
+        )
 
 
 @contextmanager

@@ -22,6 +22,7 @@ def forget_everything_cached(client: redis.Redis) -> None:
 def response_cache_entries(client: redis.Redis) -> list[bytes]:
     """The response cache's entries, without its version tokens."""
     return [
-        key for key in client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:rc:*", count=1000)
+        key
+        for key in client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:rc:*", count=1000)
         if not key.startswith(f"{settings.CACHE_KEY_PREFIX}:rc:tag:".encode())
     ]

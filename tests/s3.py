@@ -39,8 +39,11 @@ class S3Server:
 
     def client(self):
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, region_name=REGION,
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
         )
 
 
@@ -87,7 +90,8 @@ def s3_server() -> Iterator[S3Server]:
     try:
         wait_until(
             lambda: http_status(port, "/moto-api/", timeout=1) == 200 or process.poll() is not None,
-            timeout=30, interval=0.05,
+            timeout=30,
+            interval=0.05,
         )
         if process.poll() is not None:
             raise RuntimeError(f"moto_server exited with {process.returncode}:\n{log.read_text(errors='replace')}")

@@ -69,7 +69,13 @@ class Server:
     log: Path
 
     def request(
-        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10.0,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
         source_ip: str | None = None,
     ) -> Reply:
         """``source_ip`` (another loopback address: 127.0.0.2, ...) makes the request come from another client."""
@@ -118,9 +124,18 @@ def running_server(
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             [
-                str(GUNICORN), "-c", "/dev/null", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+                str(GUNICORN),
+                "-c",
+                "/dev/null",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
                 # The pid in the access log tells when every worker has loaded Django and answered.
-                "--access-logfile", "-", "--access-logformat", "worker=%(p)s %(r)s %(s)s",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "worker=%(p)s %(r)s %(s)s",
                 "project.wsgi",
             ],
             cwd=BASE_DIR,
@@ -179,8 +194,17 @@ class PrivateRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

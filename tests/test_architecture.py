@@ -47,11 +47,17 @@ def test_a_service_that_imports_its_actors_breaks_the_contracts(tmp_path):
 def test_actors_and_services_import_in_either_order_in_a_fresh_process(first, second):
     """A worker imports actors.py first, the web process services.py: from-imports work either way,
     and every actor is declared on the broker, for services to enqueue by name."""
-    code = "import dramatiq, django; django.setup()\n" + "".join(
-        f"from apps.{app}.{first} import *\nfrom apps.{app}.{second} import *\n" for app in APPS_WITH_JOBS
-    ) + "print(sorted(dramatiq.get_broker().get_declared_actors()))"
+    code = (
+        "import dramatiq, django; django.setup()\n"
+        + "".join(f"from apps.{app}.{first} import *\nfrom apps.{app}.{second} import *\n" for app in APPS_WITH_JOBS)
+        + "print(sorted(dramatiq.get_broker().get_declared_actors()))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.test_settings"},
     )
     assert result.returncode == 0, result.stderr

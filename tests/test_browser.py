@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.xdist_group("browser"),  # one chromium at a time, in one pytest-xdist worker
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}: run ./scripts/browser-setup"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}: run ./scripts/browser-setup"
+    ),
 ]
 
 # A violation is reported on the console by chromium, and as an event the page can listen to.

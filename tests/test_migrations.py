@@ -39,9 +39,6 @@ def test_every_migration_of_our_apps_is_backward_compatible(postgres):
     ],
 )
 def test_the_linter_rejects_a_migration_that_breaks_the_running_release(sql, code):
-    errors, _ignored, _warnings = analyse_sql_statements(
-        get_sql_analyser_class("django.db.backends.postgresql"), [sql]
-    )
+    errors, _ignored, _warnings = analyse_sql_statements(get_sql_analyser_class("django.db.backends.postgresql"), [sql])
 
     assert [error.code for error in errors] == [code]
-

@@ -33,7 +33,9 @@ def send_or_keep(message: dramatiq.Message[Any]) -> None:
     try:
         dramatiq.get_broker().enqueue(message)
     except Exception as error:  # any failure to hand the message over: keep it, never lose it
-        logger.warning("broker unreachable, %s %s kept in the outbox: %r", message.actor_name, message.message_id, error)
+        logger.warning(
+            "broker unreachable, %s %s kept in the outbox: %r", message.actor_name, message.message_id, error
+        )
         OutboxMessage.objects.create(
             message_id=message.message_id,
             actor_name=message.actor_name,

@@ -52,7 +52,10 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 # On a throttled endpoint's 429 (DRF sets it from the throttle's wait).
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429],
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
     description="Seconds until a request is allowed again",
 )
 

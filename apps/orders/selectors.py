@@ -63,8 +63,14 @@ def order_lines_for_export(*, user: User) -> Iterator[tuple]:
         OrderItem.objects.filter(order__user=user)
         .order_by("-order__created_at", "-order_id", "id")
         .values_list(
-            "order_id", "order__created_at", "order__status", "order__total",
-            "product_id", "product__name", "quantity", "unit_price",
+            "order_id",
+            "order__created_at",
+            "order__status",
+            "order__total",
+            "product_id",
+            "product__name",
+            "quantity",
+            "unit_price",
         )
         .iterator(chunk_size=STREAM_CHUNK_SIZE)
     )
@@ -105,7 +111,9 @@ def daily_sales_live(*, start: date, end: date) -> Iterator[DailySalesRow]:
     """Sales per day and product aggregated from the orders (cancelled ones left out), streamed."""
     revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2))
     rows = (
-        OrderItem.objects.filter(order__created_at__gte=_day_start(start), order__created_at__lt=_day_start(end + timedelta(days=1)))
+        OrderItem.objects.filter(
+            order__created_at__gte=_day_start(start), order__created_at__lt=_day_start(end + timedelta(days=1))
+        )
         .exclude(order__status=Order.Status.CANCELLED)
         .annotate(day=TruncDate("order__created_at"))
         .values("day", "product_id", "product__name")

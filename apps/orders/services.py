@@ -123,9 +123,7 @@ def _daily_sales_roll(*, day: date) -> None:
         # inserting the day's rows beside this one's and failing on the unique (day, product).
         version = DailySalesDay.objects.select_for_update().filter(day=day).values_list("version", flat=True).get()
         rows = [
-            DailySales(
-                day=day, product_id=row.product_id, orders=row.orders, units=row.units, revenue=row.revenue
-            )
+            DailySales(day=day, product_id=row.product_id, orders=row.orders, units=row.units, revenue=row.revenue)
             for row in selectors.daily_sales_live(start=day, end=day)
         ]
         DailySales.objects.filter(day=day).delete()

@@ -70,7 +70,8 @@ class ProductAdmin(admin.ModelAdmin):
                 form_add_domain_error(form=form, error=error)
             else:
                 self.message_user(
-                    request, f"Stock of '{product}' changed by {adjustment.delta:+d}: now {adjustment.stock_after}.",
+                    request,
+                    f"Stock of '{product}' changed by {adjustment.delta:+d}: now {adjustment.stock_after}.",
                     messages.SUCCESS,
                 )
                 return redirect(reverse("admin:products_product_change", args=[product.pk]))
@@ -104,6 +105,15 @@ class StockAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ProductImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: imports are uploaded through the API and run by their job."""
 
-    list_display = ("__str__", "status", "progress", "rows_processed", "created", "updated", "error_count", "created_at")
+    list_display = (
+        "__str__",
+        "status",
+        "progress",
+        "rows_processed",
+        "created",
+        "updated",
+        "error_count",
+        "created_at",
+    )
     list_select_related = ("uploaded_by",)
     list_filter = ("status",)

@@ -34,11 +34,16 @@ from apps.products.serializers import (
 WRITE_ERRORS = error_responses(400, 401, 403)
 
 PRODUCT_ETAG = OpenApiParameter(
-    "ETag", str, OpenApiParameter.HEADER, response=[200],
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
     description="The product's version; send it back in If-Match to change its stock.",
 )
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
     description=(
         "The ETag of the product as you read it. If the product has changed since, nothing is written (412). "
         "Required (428 without) when the body sets `stock` to a new value: a blind write would undo the orders "
@@ -186,7 +191,9 @@ class ProductImportsApi(APIView):
     @extend_schema(
         request={"multipart/form-data": ProductImportInputSerializer},
         responses={
-            202: ProductImportOutputSerializer, 200: ProductImportOutputSerializer, **error_responses(400, 401, 403)
+            202: ProductImportOutputSerializer,
+            200: ProductImportOutputSerializer,
+            **error_responses(400, 401, 403),
         },
     )
     def post(self, request: Request) -> Response:

@@ -71,7 +71,9 @@ def header_errors(head: bytes) -> list[str]:
     if missing := [column for column in REQUIRED_COLUMNS if column not in columns]:
         problems.append(f"Missing columns: {', '.join(missing)}.")
     if unknown := [column for column in columns if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]:
-        problems.append(f"Unknown columns: {', '.join(unknown)}. Allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}.")
+        problems.append(
+            f"Unknown columns: {', '.join(unknown)}. Allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}."
+        )
     if len(set(columns)) != len(columns):
         problems.append("A column is named twice.")
     return problems
@@ -141,7 +143,12 @@ def _check(line: int, record: dict[str, str | None], categories: dict[str, int])
     if errors:
         return CsvRow(line=line, product=None, errors=errors)
     product = ProductRow(
-        slug=slug, name=name, category_id=category_id, price=price, stock=stock, description=description,
+        slug=slug,
+        name=name,
+        category_id=category_id,
+        price=price,
+        stock=stock,
+        description=description,
         is_active=is_active,
     )
     return CsvRow(line=line, product=product, errors={})

@@ -11,7 +11,16 @@ from apps.products.models import Category, Product, ProductImport, StockAdjustme
 
 # Only the columns the list serializer shows: the description can be long.
 CATALOG_COLUMNS = (
-    "id", "name", "slug", "price", "stock", "is_active", "created_at", "category__id", "category__name", "category__slug",
+    "id",
+    "name",
+    "slug",
+    "price",
+    "stock",
+    "is_active",
+    "created_at",
+    "category__id",
+    "category__name",
+    "category__slug",
 )
 
 
@@ -40,9 +49,18 @@ def product_version(*, product: Product) -> str:
     """A digest of everything the product's detail shows, its category included: the API's ETag,
     and what a write with If-Match is checked against. Every write to the product changes it."""
     state = [
-        product.pk, product.name, product.slug, product.description, str(product.price), product.stock,
-        product.is_active, product.category_id, product.category.name, product.category.slug,
-        product.created_at.isoformat(), product.updated_at.isoformat(),
+        product.pk,
+        product.name,
+        product.slug,
+        product.description,
+        str(product.price),
+        product.stock,
+        product.is_active,
+        product.category_id,
+        product.category.name,
+        product.category.slug,
+        product.created_at.isoformat(),
+        product.updated_at.isoformat(),
     ]
     return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:32]
 

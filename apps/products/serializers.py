@@ -31,7 +31,16 @@ class ProductDetailOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "id", "name", "slug", "description", "price", "stock", "is_active", "category", "created_at", "updated_at",
+            "id",
+            "name",
+            "slug",
+            "description",
+            "price",
+            "stock",
+            "is_active",
+            "category",
+            "created_at",
+            "updated_at",
         ]
 
 
@@ -71,6 +80,15 @@ class ProductImportOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProductImport
         fields = [
-            "id", "status", "progress", "original_name", "rows_processed", "created", "updated",
-            "error_count", "errors", "created_at", "finished_at",
+            "id",
+            "status",
+            "progress",
+            "original_name",
+            "rows_processed",
+            "created",
+            "updated",
+            "error_count",
+            "errors",
+            "created_at",
+            "finished_at",
         ]

@@ -63,9 +63,7 @@ def product_create(**fields: Any) -> Product:
     return Product.objects.create(**fields)
 
 
-def product_update(
-    *, product: Product, expected_versions: Collection[str] | None = None, **changes: Any
-) -> Product:
+def product_update(*, product: Product, expected_versions: Collection[str] | None = None, **changes: Any) -> Product:
     """Write the fields of ``changes`` that differ from the product's row, and only those.
 
     The row is locked and read again first: ``product`` may be stale, and writing it back whole
@@ -126,8 +124,10 @@ def products_upsert(*, rows: list[ProductRow]) -> tuple[int, int]:
         # stock included, and an order taking stock meanwhile must not be overwritten.
         existing = {
             product.slug: product
-            for product in Product.objects.nocache().select_for_update()
-            .filter(slug__in=[row.slug for row in rows]).order_by("pk")
+            for product in Product.objects.nocache()
+            .select_for_update()
+            .filter(slug__in=[row.slug for row in rows])
+            .order_by("pk")
         }
         new: list[Product] = []
         changed: list[Product] = []
@@ -136,13 +136,22 @@ def products_upsert(*, rows: list[ProductRow]) -> tuple[int, int]:
             if product is None:
                 new.append(
                     Product(
-                        slug=row.slug, name=row.name, category_id=row.category_id, price=row.price,
-                        stock=row.stock or 0, description=row.description or "",
+                        slug=row.slug,
+                        name=row.name,
+                        category_id=row.category_id,
+                        price=row.price,
+                        stock=row.stock or 0,
+                        description=row.description or "",
                         is_active=True if row.is_active is None else row.is_active,
                     )
                 )
                 continue
-            product.name, product.category_id, product.price, product.updated_at = row.name, row.category_id, row.price, now
+            product.name, product.category_id, product.price, product.updated_at = (
+                row.name,
+                row.category_id,
+                row.price,
+                now,
+            )
             for field in ("stock", "description", "is_active"):
                 if getattr(row, field) is not None:
                     setattr(product, field, getattr(row, field))
@@ -163,8 +172,7 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Product]:
     """
     _require_transaction()
     products = {
-        product.pk: product
-        for product in Product.objects.select_for_update().filter(pk__in=quantities).order_by("pk")
+        product.pk: product for product in Product.objects.select_for_update().filter(pk__in=quantities).order_by("pk")
     }
     for product_id in sorted(quantities):
         product = products.get(product_id)

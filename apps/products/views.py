@@ -30,9 +30,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_product_page(request, product_id=pk)
 
 
-def render_product_page(
-    request: HttpRequest, *, product_id: int, order_form: forms.Form | None = None
-) -> HttpResponse:
+def render_product_page(request: HttpRequest, *, product_id: int, order_form: forms.Form | None = None) -> HttpResponse:
     """The product page. The orders app posts its form here from outside and, on bad input, renders
     this page again with that form bound, so the error shows under the field."""
     try:

@@ -16,7 +16,18 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Report
-        fields = ["id", "kind", "status", "progress", "start", "end", "rows", "created_at", "finished_at", "download_url"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "start",
+            "end",
+            "rows",
+            "created_at",
+            "finished_at",
+            "download_url",
+        ]
 
     def get_download_url(self, report: Report) -> str | None:
         if report.status != Report.Status.DONE:

@@ -36,7 +36,16 @@ CENTS = Decimal("0.01")
 UNFINISHED_REPORT_MAX_AGE = timedelta(hours=3)
 
 SALES_HEADER = ["day", "product_id", "product_name", "orders", "units", "revenue"]
-ORDERS_HEADER = ["order_id", "created_at", "status", "order_total", "product_id", "product_name", "quantity", "unit_price"]
+ORDERS_HEADER = [
+    "order_id",
+    "created_at",
+    "status",
+    "order_total",
+    "product_id",
+    "product_name",
+    "quantity",
+    "unit_price",
+]
 
 
 def sales_report_request(*, user: User, start: date, end: date) -> tuple[Report, bool]:
@@ -75,7 +84,10 @@ def _report_request(
         # The user's row is the lock: two requests at once cannot both find nothing and both create.
         User.objects.select_for_update().filter(pk=user.pk).first()
         unfinished = Report.objects.filter(
-            kind=kind, requested_by=user, start=start, end=end,
+            kind=kind,
+            requested_by=user,
+            start=start,
+            end=end,
             status__in=[Report.Status.PENDING, Report.Status.RUNNING],
             created_at__gte=timezone.now() - UNFINISHED_REPORT_MAX_AGE,
         ).first()
@@ -126,7 +138,9 @@ def _write_sales(report: Report, writer: CsvWriter) -> int:
     progress = _Progress(report, total=total_days)
     rows = 0
     for row in order_selectors.daily_sales(start=report.start, end=report.end):
-        writer.writerow([row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, row.revenue.quantize(CENTS)])
+        writer.writerow(
+            [row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, row.revenue.quantize(CENTS)]
+        )
         rows += 1
         progress.at((row.day - report.start).days)
     return rows
@@ -135,10 +149,19 @@ def _write_sales(report: Report, writer: CsvWriter) -> int:
 def _write_orders(report: Report, writer: CsvWriter) -> int:
     writer.writerow(ORDERS_HEADER)
     rows = 0
-    for order_id, created_at, status, total, product_id, product_name, quantity, unit_price in (
-        order_selectors.order_lines_for_export(user=report.requested_by)
-    ):
-        writer.writerow([order_id, created_at.isoformat(), status, total, product_id, product_name, quantity, unit_price])
+    for (
+        order_id,
+        created_at,
+        status,
+        total,
+        product_id,
+        product_name,
+        quantity,
+        unit_price,
+    ) in order_selectors.order_lines_for_export(user=report.requested_by):
+        writer.writerow(
+            [order_id, created_at.isoformat(), status, total, product_id, product_name, quantity, unit_price]
+        )
         rows += 1
     return rows
 
@@ -166,4 +189,3 @@ def _file_name(report: Report) -> str:
     if report.kind == Report.Kind.SALES:
         return f"reports/sales-{report.start}-to-{report.end}-{report.pk}.csv"
     return f"reports/orders-{report.requested_by_id}-{report.pk}.csv"
-

@@ -59,7 +59,9 @@ class TokenApi(APIView):
     @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **error_responses(400, 429)})
     def post(self, request: Request) -> Response:
         data = validated_input(TokenInputSerializer, request)
-        token, key = services.token_for_credentials(request=request, **data, label=request.headers.get("User-Agent", ""))
+        token, key = services.token_for_credentials(
+            request=request, **data, label=request.headers.get("User-Agent", "")
+        )
         return Response(TokenOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
 
 

@@ -20,11 +20,13 @@ def demo_passwords_check(app_configs=None, **kwargs) -> list[CheckMessage]:
             return []  # not migrated yet: no account exists
         emails = selectors.demo_accounts_with_published_password()
     except DatabaseError as error:
-        return [Warning(
-            f"Could not check the demo accounts' passwords: {type(error).__name__}.",
-            hint="Run `manage.py check --deploy` where it reaches the production database.",
-            id="users.W001",
-        )]
+        return [
+            Warning(
+                f"Could not check the demo accounts' passwords: {type(error).__name__}.",
+                hint="Run `manage.py check --deploy` where it reaches the production database.",
+                id="users.W001",
+            )
+        ]
     return [
         Error(
             f"The account {email} signs in with the password published for the demo.",

@@ -130,7 +130,11 @@ def welcome_email_send(*, user_id: int) -> None:
     if user is None:
         return  # deleted or deactivated since, or never verified: nothing to welcome
     email_send_once(
-        key=f"welcome:{user.pk}", to=user.email, subject="Welcome to Headroom", template="welcome", context={"user": user}
+        key=f"welcome:{user.pk}",
+        to=user.email,
+        subject="Welcome to Headroom",
+        template="welcome",
+        context={"user": user},
     )
 
 

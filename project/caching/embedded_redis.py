@@ -180,20 +180,29 @@ def _supervise(directory: Path) -> None:
     server = subprocess.Popen(
         [
             str(_executable()),
-            "--port", "0",  # no TCP listener: nothing outside this machine's user can reach it
-            "--unixsocket", str(path),
-            "--unixsocketperm", "700",
-            "--pidfile", str(directory / "redis.pid"),
-            "--dir", str(directory),
+            "--port",
+            "0",  # no TCP listener: nothing outside this machine's user can reach it
+            "--unixsocket",
+            str(path),
+            "--unixsocketperm",
+            "700",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--dir",
+            str(directory),
             # The job queue lives here at stage 1, so keep an append-only file: a restart loses no job.
-            "--appendonly", "yes",
-            "--save", "",
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
         ],
         stdin=subprocess.DEVNULL,
     )
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     # No retries: a server that stopped answering must be noticed at once, not after redis-py's backoff.
-    client = redis.Redis(unix_socket_path=str(path), socket_timeout=STARTUP_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        unix_socket_path=str(path), socket_timeout=STARTUP_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0)
+    )
     idle_since = time.monotonic()
     try:
         while server.poll() is None:

@@ -44,8 +44,15 @@ def _fetch_all_without_stale_fills(self: QuerySet) -> None:
             cache_thing(self._prefix, marker_key, "FILLING", self._cond_dnfs, marker_timeout, dbs=[self.db])
             with use_primary():
                 self._result_cache = list(self._iterable_class(self))
-            cache_thing(self._prefix, cache_key, self._result_cache, self._cond_dnfs, timeout,
-                        dbs=[self.db], precall_key=marker_key)
+            cache_thing(
+                self._prefix,
+                cache_key,
+                self._result_cache,
+                self._cond_dnfs,
+                timeout,
+                dbs=[self.db],
+                precall_key=marker_key,
+            )
             _forget_marker(marker_key)
     return self._no_monkey._fetch_all(self)
 

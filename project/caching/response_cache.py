@@ -108,7 +108,7 @@ def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | N
         backend = backend_class()
         if isinstance(backend, DjangoFilterBackend):
             filterset = backend.get_filterset_class(instance, instance.get_queryset())
-            for name, declared_filter in (filterset.base_filters.items() if filterset else ()):
+            for name, declared_filter in filterset.base_filters.items() if filterset else ():
                 params[name] = _canonical_boolean if isinstance(declared_filter, BooleanFilter) else _as_sent
         else:
             params.update((param["name"], _as_sent) for param in backend.get_schema_operation_parameters(instance))
@@ -215,9 +215,7 @@ def _declared_endpoints() -> tuple[CachedEndpoint, ...]:
     return cached_endpoints(declarations.discovered().response_cache)
 
 
-def _match(
-    request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]
-) -> tuple[CachedEndpoint, re.Match[str]] | None:
+def _match(request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]) -> tuple[CachedEndpoint, re.Match[str]] | None:
     if request.method != "GET" or not settings.RESPONSE_CACHE_ENABLED:
         return None
     if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -302,7 +300,8 @@ def _create_missing_tags(
     """Give a missing tag (never written, evicted, lost in a restart) a token before filling under it:
     an entry filled under "missing" would match again whenever that tag went missing again."""
     created = tuple(
-        tag_key for tag_key, version in zip(tag_keys, versions, strict=True)
+        tag_key
+        for tag_key, version in zip(tag_keys, versions, strict=True)
         if version is None and client.set(tag_key, uuid.uuid4().hex, nx=True)
     )
     return created, client.mget(tag_keys)

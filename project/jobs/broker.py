@@ -37,7 +37,11 @@ class JobLog(AdminMiddleware):
 
         status = Task.STATUS_DELAYED if delay else Task.STATUS_ENQUEUED
         fields = {"status": status, "message_data": message.encode(), "updated_at": timezone.now()}
-        if Task.tasks.filter(id=message.message_id).exclude(status__in=[Task.STATUS_RUNNING, Task.STATUS_DONE]).update(**fields):
+        if (
+            Task.tasks.filter(id=message.message_id)
+            .exclude(status__in=[Task.STATUS_RUNNING, Task.STATUS_DONE])
+            .update(**fields)
+        ):
             return
         # One INSERT, not get_or_create's SELECT then INSERT: this runs on the request path for every
         # new job. A row a worker wrote meanwhile wins (it is further along than "enqueued").
@@ -73,8 +77,14 @@ class ReadYourWritesForJobs(Middleware):
         block.__enter__()
         self._active.block = block
 
-    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
-                              result: object = None, exception: BaseException | None = None) -> None:
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message,
+        *,
+        result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
         block = getattr(self._active, "block", None)
         if block is not None:
             self._active.block = None

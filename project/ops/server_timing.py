@@ -39,7 +39,9 @@ class RequestCost:
     cache_hits: int = 0
     cache_misses: int = 0
 
-    def count_query(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    def count_query(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)."""
         start = time.perf_counter()
         try:
@@ -107,6 +109,8 @@ class ServerTimingMiddleware:
         return self._with_header(request, response, cost, time.perf_counter() - start)
 
     @staticmethod
-    def _with_header(request: HttpRequest, response: HttpResponse, cost: RequestCost, app_seconds: float) -> HttpResponse:
+    def _with_header(
+        request: HttpRequest, response: HttpResponse, cost: RequestCost, app_seconds: float
+    ) -> HttpResponse:
         response[HEADER] = header_value(cost, app_seconds=app_seconds, response_cache_hit=answered_from_cache(request))
         return response

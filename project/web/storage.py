@@ -61,4 +61,3 @@ class _StreamingBody(io.RawIOBase):
         if not self.closed:
             self.body.close()  # a download stopped early must not hold its connection open
         super().close()
-

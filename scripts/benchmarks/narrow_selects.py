@@ -83,13 +83,21 @@ def main() -> int:
     redis.Redis.from_url(REDIS_URL).flushdb()  # its own database: nothing left from an earlier run
     try:
         seeding = _ensure(size, reuse=args.reuse)
-        env = scale_db.django_env(size, REDIS_URL=REDIS_URL, CACHEOPS_ENABLED="false",
-                                  RESPONSE_CACHE_ENABLED="false", PYTHONPATH="scripts:.")
+        env = scale_db.django_env(
+            size, REDIS_URL=REDIS_URL, CACHEOPS_ENABLED="false", RESPONSE_CACHE_ENABLED="false", PYTHONPATH="scripts:."
+        )
         # The measuring runs in a process of its own, so that the seeding's memory is not in it.
         child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.narrow_selects", "--measure",
-             json.dumps({"requests": args.requests, "rounds": args.rounds, "fetches": args.fetches})],
-            cwd=scale_db.BASE_DIR, env=env, check=False,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.narrow_selects",
+                "--measure",
+                json.dumps({"requests": args.requests, "rounds": args.rounds, "fetches": args.fetches}),
+            ],
+            cwd=scale_db.BASE_DIR,
+            env=env,
+            check=False,
         )
     finally:
         if not args.keep:
@@ -98,8 +106,10 @@ def main() -> int:
     load_after = os.getloadavg()
     if seeding is not None:
         print(f"seeding: {seeding:.1f} s (seed_scale, descriptions, VACUUM ANALYZE)")
-    print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
-          f"whole run {time.perf_counter() - began:.0f} s")
+    print(
+        f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"whole run {time.perf_counter() - began:.0f} s"
+    )
     return child.returncode
 
 
@@ -112,8 +122,11 @@ def _ensure(size: scale_db.Size, *, reuse: bool) -> float | None:
         print(f"==> {size.database}: reusing it", flush=True)
         return None
     started = time.perf_counter()
-    print(f"==> {size.database}: creating, migrating, seeding {size.users:,} users, "
-          f"{size.products:,} products, {size.orders:,} orders", flush=True)
+    print(
+        f"==> {size.database}: creating, migrating, seeding {size.users:,} users, "
+        f"{size.products:,} products, {size.orders:,} orders",
+        flush=True,
+    )
     scale_db.drop(size)
     with psycopg.connect(f"{scale_db.SERVER}/postgres", autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{size.database}"')
@@ -121,9 +134,17 @@ def _ensure(size: scale_db.Size, *, reuse: bool) -> float | None:
     env = scale_db.django_env(size, REDIS_URL=REDIS_URL)
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=scale_db.BASE_DIR, env=env, check=True)
     subprocess.run(
-        [python, "manage.py", "seed_scale", f"--users={size.users}", f"--products={size.products}",
-         f"--orders={size.orders}"],
-        cwd=scale_db.BASE_DIR, env=env, check=True,
+        [
+            python,
+            "manage.py",
+            "seed_scale",
+            f"--users={size.users}",
+            f"--products={size.products}",
+            f"--orders={size.orders}",
+        ],
+        cwd=scale_db.BASE_DIR,
+        env=env,
+        check=True,
     )
     began = time.perf_counter()
     with psycopg.connect(size.url, autocommit=True) as connection:
@@ -219,9 +240,12 @@ def measure(options: dict[str, int]) -> int:
             " FROM products_product"
         )
         products, text_bytes, stored_bytes, heap, toast = cursor.fetchone()
-    print(f"==> {products:,} products, descriptions {text_bytes:,.0f} bytes on average "
-          f"({stored_bytes:,.0f} stored, compressed); products heap {heap / 2**20:.1f} MiB, "
-          f"TOAST {toast / 2**20:.1f} MiB", flush=True)
+    print(
+        f"==> {products:,} products, descriptions {text_bytes:,.0f} bytes on average "
+        f"({stored_bytes:,.0f} stored, compressed); products heap {heap / 2**20:.1f} MiB, "
+        f"TOAST {toast / 2**20:.1f} MiB",
+        flush=True,
+    )
     print(f"==> orders list as user {user_id} ({user_orders:,} orders)", flush=True)
     _token, key = user_services.api_token_create(user=User.objects.get(pk=user_id), label="benchmark: narrow selects")
     anonymous = Client()
@@ -322,23 +346,34 @@ def _p95(values: list[float]) -> float:
 def _print(targets, sizes, explained, fetch, requests) -> None:
     count = len(next(iter(requests.values())))
     fetches = len(next(iter(fetch.values())))
-    print("\n==> bytes fetched per request (each row's text form, all the list's queries;"
-          " the token lookup left out)")
-    print(f"{'list':<26} {'rows':>5} {'narrow cols':>11} {'wide cols':>9} {'narrow KB':>10} {'wide KB':>9}"
-          f" {'wide/narrow':>11}")
+    print("\n==> bytes fetched per request (each row's text form, all the list's queries; the token lookup left out)")
+    print(
+        f"{'list':<26} {'rows':>5} {'narrow cols':>11} {'wide cols':>9} {'narrow KB':>10} {'wide KB':>9}"
+        f" {'wide/narrow':>11}"
+    )
     for name in targets:
         rows, narrow_columns, narrow_bytes = sizes[(name, "narrow")]
         _, wide_columns, wide_bytes = sizes[(name, "wide")]
-        print(f"{name:<26} {rows:>5} {narrow_columns:>11} {wide_columns:>9} {narrow_bytes / 1000:>10.1f} "
-              f"{wide_bytes / 1000:>9.1f} {wide_bytes / narrow_bytes:>10.1f}x")
+        print(
+            f"{name:<26} {rows:>5} {narrow_columns:>11} {wide_columns:>9} {narrow_bytes / 1000:>10.1f} "
+            f"{wide_bytes / 1000:>9.1f} {wide_bytes / narrow_bytes:>10.1f}x"
+        )
 
-    print(f"\n==> SQL: execute + fetchall of the list's queries, {fetches} times each (ms); "
-          f"EXPLAIN ANALYZE execution time, median of 10 (ms)")
-    print(f"{'list':<26} {'narrow med':>10} {'p95':>7} {'wide med':>9} {'p95':>7} {'wide/narrow med':>15} "
-          f"{'p95':>6} {'EXPLAIN n / w':>15}")
+    print(
+        f"\n==> SQL: execute + fetchall of the list's queries, {fetches} times each (ms); "
+        f"EXPLAIN ANALYZE execution time, median of 10 (ms)"
+    )
+    print(
+        f"{'list':<26} {'narrow med':>10} {'p95':>7} {'wide med':>9} {'p95':>7} {'wide/narrow med':>15} "
+        f"{'p95':>6} {'EXPLAIN n / w':>15}"
+    )
     for name in targets:
-        _row(name, fetch[(name, "narrow")], fetch[(name, "wide")],
-             f"{explained[(name, 'narrow')]:.2f} / {explained[(name, 'wide')]:.2f}")
+        _row(
+            name,
+            fetch[(name, "narrow")],
+            fetch[(name, "wide")],
+            f"{explained[(name, 'narrow')]:.2f} / {explained[(name, 'wide')]:.2f}",
+        )
 
     print(f"\n==> whole request through Django's test client, caches off, {count} requests each (ms)")
     print(f"{'list':<26} {'narrow med':>10} {'p95':>7} {'wide med':>9} {'p95':>7} {'wide/narrow med':>15} {'p95':>6}")
@@ -348,8 +383,10 @@ def _print(targets, sizes, explained, fetch, requests) -> None:
 
 def _row(name: str, narrow: list[float], wide: list[float], extra: str) -> None:
     narrow_median, wide_median = statistics.median(narrow), statistics.median(wide)
-    print(f"{name:<26} {narrow_median:>10.2f} {_p95(narrow):>7.2f} {wide_median:>9.2f} {_p95(wide):>7.2f} "
-          f"{wide_median / narrow_median:>14.2f}x {_p95(wide) / _p95(narrow):>5.2f}x {extra:>15}")
+    print(
+        f"{name:<26} {narrow_median:>10.2f} {_p95(narrow):>7.2f} {wide_median:>9.2f} {_p95(wide):>7.2f} "
+        f"{wide_median / narrow_median:>14.2f}x {_p95(wide) / _p95(narrow):>5.2f}x {extra:>15}"
+    )
 
 
 if __name__ == "__main__":

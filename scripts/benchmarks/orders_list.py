@@ -38,8 +38,11 @@ def main() -> int:
     try:
         for label, server in servers.items():
             info = server.info
-            print(f"==> {label}: busiest user {info['user_id']} has {info['user_orders']:,} orders; "
-                  f"deep page = page {info['deep_page']} (orders {info['deep_offset']:,}+)", flush=True)
+            print(
+                f"==> {label}: busiest user {info['user_id']} has {info['user_orders']:,} orders; "
+                f"deep page = page {info['deep_page']} (orders {info['deep_offset']:,}+)",
+                flush=True,
+            )
         for server in servers.values():
             server.round(requests=10)  # warm-up: connections, caches, code paths
         timings = {(label, page): [] for label in servers for page in ("first", "deep")}
@@ -64,8 +67,11 @@ class _Server:
     def __init__(self, size: scale_db.Size) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.orders_list", "--serve", size.label],
-            cwd=scale_db.BASE_DIR, env={**scale_db.django_env(size), "PYTHONPATH": "scripts:."},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=scale_db.BASE_DIR,
+            env={**scale_db.django_env(size), "PYTHONPATH": "scripts:."},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.info = self._reply()
 
@@ -110,8 +116,14 @@ def serve(label: str) -> None:
     for url in (first, deep):
         response = client.get(url)
         assert response.status_code == 200 and len(response.json()["results"]) == PAGE_SIZE, response.content[:300]
-    _send({"user_id": user_id, "user_orders": user_orders, "deep_page": deep_page,
-           "deep_offset": (deep_page - 1) * PAGE_SIZE})
+    _send(
+        {
+            "user_id": user_id,
+            "user_orders": user_orders,
+            "deep_page": deep_page,
+            "deep_offset": (deep_page - 1) * PAGE_SIZE,
+        }
+    )
 
     for line in sys.stdin:
         requests = int(line)
@@ -144,7 +156,9 @@ def _print(timings: dict[tuple[str, str], list[float]], seeding: dict[str, float
     for page in ("first", "deep"):
         ratio = _p95(timings[("1M", page)]) / _p95(timings[("10k", page)])
         met = met and ratio <= GOAL_RATIO
-        print(f"p95 1M / p95 10k, {page} page: {ratio:.2f}x (goal <= {GOAL_RATIO}x): {'met' if ratio <= GOAL_RATIO else 'MISSED'}")
+        print(
+            f"p95 1M / p95 10k, {page} page: {ratio:.2f}x (goal <= {GOAL_RATIO}x): {'met' if ratio <= GOAL_RATIO else 'MISSED'}"
+        )
     for label, seconds in seeding.items():
         if seconds is not None:
             print(f"seed_scale {label}: {seconds:.1f} s")

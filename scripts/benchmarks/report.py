@@ -49,8 +49,11 @@ def main() -> int:
             print(f"==> {STEPS[step]}", flush=True)
             output = subprocess.run(
                 [sys.executable, "-m", "benchmarks.report", "--step", step],
-                cwd=scale_db.BASE_DIR, env={**scale_db.django_env(size, VAR_DIR=var_dir), "PYTHONPATH": "scripts:."},
-                check=True, capture_output=True, text=True,
+                cwd=scale_db.BASE_DIR,
+                env={**scale_db.django_env(size, VAR_DIR=var_dir), "PYTHONPATH": "scripts:."},
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             results[step] = json.loads(output.strip().splitlines()[-1])
             print(f"    {results[step]}", flush=True)
@@ -62,8 +65,10 @@ def main() -> int:
     print(f"\n==> on {size.orders:,} orders ({size.users:,} users, {size.products:,} products)")
     print(f"{'step':<58} {'seconds':>8} {'rows':>10} {'file MB':>8} {'RSS before MB':>14} {'peak RSS MB':>12}")
     for step, result in results.items():
-        print(f"{STEPS[step]:<58} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
-              f"{result['rss_before_mb']:14.0f} {result['peak_rss_mb']:12.0f}")
+        print(
+            f"{STEPS[step]:<58} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
+            f"{result['rss_before_mb']:14.0f} {result['peak_rss_mb']:12.0f}"
+        )
     return 0
 
 
@@ -107,8 +112,17 @@ def step(name: str) -> None:
         report.refresh_from_db()
         assert report.status == Report.Status.DONE, report.status
         rows, file_mb = report.rows, default_storage.size(report.file) / 2**20
-    print(json.dumps({"seconds": seconds, "rows": rows, "file_mb": file_mb,
-                      "rss_before_mb": rss_before / 1024, "peak_rss_mb": peak / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": rows,
+                "file_mb": file_mb,
+                "rss_before_mb": rss_before / 1024,
+                "peak_rss_mb": peak / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,9 @@ class Target:
     def rps_ratio_to(self, other: Target) -> float:
         """Median over rounds of this target's rps over the other's in the same round: runs close
         in time share whatever else the machine is doing, so their ratio is steadier than the rps."""
-        return statistics.median(mine["rps"] / theirs["rps"] for mine, theirs in zip(self.runs, other.runs, strict=True))
+        return statistics.median(
+            mine["rps"] / theirs["rps"] for mine, theirs in zip(self.runs, other.runs, strict=True)
+        )
 
     @property
     def cpu_us(self) -> float:
@@ -161,22 +163,31 @@ def benchmark(base_env: dict[str, str], profile: Profile) -> tuple[list[Target],
 
 def print_machine() -> None:
     cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         "unknown",
     )
     mem_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
     with psycopg.connect(PG_ADMIN_URL, connect_timeout=5) as connection:
         pg_version = connection.execute("SHOW server_version").fetchone()[0]
     redis_version = redis.Redis.from_url(REDIS_URL, socket_timeout=5).info("server")["redis_version"]
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10).stdout.split(" Copyright")[0]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10).stdout.split(" Copyright")[
+        0
+    ]
     cpus = len(os.sched_getaffinity(0))
     say("machine")
     print(f"    cpus: {cpus} x {cpu_model}")
-    print(f"    memory: {mem_kib / 1024 / 1024:.1f} GiB; load average before the run: "
-          + " ".join(f"{load:.2f}" for load in os.getloadavg()))
-    print(f"    Python {platform.python_version()}, Django {django.__version__}, gunicorn {gunicorn.__version__}, "
-          f"PostgreSQL {pg_version.split()[0]}, Redis {redis_version}, {wrk_version.strip()}")
+    print(
+        f"    memory: {mem_kib / 1024 / 1024:.1f} GiB; load average before the run: "
+        + " ".join(f"{load:.2f}" for load in os.getloadavg())
+    )
+    print(
+        f"    Python {platform.python_version()}, Django {django.__version__}, gunicorn {gunicorn.__version__}, "
+        f"PostgreSQL {pg_version.split()[0]}, Redis {redis_version}, {wrk_version.strip()}"
+    )
     if os.getloadavg()[0] > cpus / 2:
         print("    the machine is busy: rps will move from round to round; the CPU per request much less")
 
@@ -217,8 +228,10 @@ def run_checked(command: list[str], env: dict[str, str], timeout: float) -> None
 
 
 def prepare_database(env: dict[str, str]) -> None:
-    say(f"creating the database {DATABASE_NAME} (dropped first), migrating, seeding "
-        f"{CATEGORIES} categories and {PRODUCTS} products")
+    say(
+        f"creating the database {DATABASE_NAME} (dropped first), migrating, seeding "
+        f"{CATEGORIES} categories and {PRODUCTS} products"
+    )
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {DATABASE_NAME}")
@@ -253,7 +266,9 @@ def product_ids(count: int) -> list[int]:
 def pg_sessions_opened() -> int:
     """Connections opened to the benchmark database so far (backends report within a second or so)."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as connection:
-        row = connection.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        row = connection.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (DATABASE_NAME,)
+        ).fetchone()
     return row[0]
 
 
@@ -270,8 +285,10 @@ def free_port() -> int:
 def running_server(name: str, env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     log_path = LOG_DIR / f"gunicorn-{name}.log"
-    say(f"starting gunicorn '{name}' on {HOST}:{port} (config/gunicorn.conf.py, WEB_CONCURRENCY=3, "
-        f"GUNICORN_MAX_REQUESTS={env['GUNICORN_MAX_REQUESTS']}, log {log_path.relative_to(ROOT)})")
+    say(
+        f"starting gunicorn '{name}' on {HOST}:{port} (config/gunicorn.conf.py, WEB_CONCURRENCY=3, "
+        f"GUNICORN_MAX_REQUESTS={env['GUNICORN_MAX_REQUESTS']}, log {log_path.relative_to(ROOT)})"
+    )
     with log_path.open("w") as log:
         process = subprocess.Popen(
             # No control socket: both servers would share its default path.
@@ -389,8 +406,19 @@ def count_queries(targets: list[Target], environments: dict[str, dict[str, str]]
     for server_name, env in environments.items():
         paths = {target.key: target.paths for target in targets if target.server == server_name}
         result = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "benchmarks.count_queries", json.dumps(paths), "--requests", str(requests)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "benchmarks.count_queries",
+                json.dumps(paths),
+                "--requests",
+                str(requests),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise BenchError(f"counting queries failed:\n{result.stdout}{result.stderr}")
@@ -404,8 +432,19 @@ def count_queries(targets: list[Target], environments: dict[str, dict[str, str]]
 
 def wrk(server: Server, target: Target, profile: Profile, seconds: int) -> dict:
     command = [
-        "wrk", f"-t{profile.threads}", f"-c{profile.connections}", f"-d{seconds}s", "--timeout", "5s",
-        "-H", "X-Forwarded-Proto: https", "-s", str(WRK_SCRIPT), f"http://{HOST}:{server.port}", "--", *target.paths,
+        "wrk",
+        f"-t{profile.threads}",
+        f"-c{profile.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-H",
+        "X-Forwarded-Proto: https",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://{HOST}:{server.port}",
+        "--",
+        *target.paths,
     ]
     cpu_before = workers_cpu_seconds(server)
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
@@ -423,9 +462,11 @@ def wrk(server: Server, target: Target, profile: Profile, seconds: int) -> dict:
 
 
 def measure(servers: dict[str, Server], targets: list[Target], profile: Profile) -> None:
-    say(f"wrk: {profile.threads} threads, {profile.connections} connections, "
+    say(
+        f"wrk: {profile.threads} threads, {profile.connections} connections, "
         f"{profile.rounds} round(s) of {profile.run_seconds:g} s per target"
-        + (f", after a {profile.warmup_seconds:g} s warm-up" if profile.warmup_seconds else ""))
+        + (f", after a {profile.warmup_seconds:g} s warm-up" if profile.warmup_seconds else "")
+    )
     if profile.warmup_seconds:
         for target in targets:
             wrk(servers[target.server], target, profile, profile.warmup_seconds)
@@ -433,12 +474,16 @@ def measure(servers: dict[str, Server], targets: list[Target], profile: Profile)
         for target in targets:
             run = wrk(servers[target.server], target, profile, profile.run_seconds)
             target.runs.append(run)
-            print(f"    round {round_number}/{profile.rounds} {target.key:<16} {run['rps']:8.0f} rps"
-                  f"   p99 {run['p99_us'] / 1000:7.1f} ms   {run['cpu_us']:6.0f} µs CPU/request", flush=True)
+            print(
+                f"    round {round_number}/{profile.rounds} {target.key:<16} {run['rps']:8.0f} rps"
+                f"   p99 {run['p99_us'] / 1000:7.1f} ms   {run['cpu_us']:6.0f} µs CPU/request",
+                flush=True,
+            )
 
 
-def print_results(targets: list[Target], profile: Profile, *, sessions_opened: int, boots: dict[str, int],
-                  smoke: bool) -> None:
+def print_results(
+    targets: list[Target], profile: Profile, *, sessions_opened: int, boots: dict[str, int], smoke: bool
+) -> None:
     by_key = {target.key: target for target in targets}
     bare = by_key["bare"]
     say(f"results: medians of {profile.rounds} round(s); ratios are medians of per-round ratios")
@@ -446,20 +491,33 @@ def print_results(targets: list[Target], profile: Profile, *, sessions_opened: i
     print("| target | server | rps | p99 (ms) | rps × bare | app CPU / request (µs) | SQL queries / request |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for target in targets:
-        print(f"| {target.label} | {target.server} | {target.rps:,.0f} | {target.p99_ms:.1f} | "
-              f"{target.rps_ratio_to(bare):.2f} | {target.cpu_us:,.0f} | {target.sql_per_request:.1f} |")
+        print(
+            f"| {target.label} | {target.server} | {target.rps:,.0f} | {target.p99_ms:.1f} | "
+            f"{target.rps_ratio_to(bare):.2f} | {target.cpu_us:,.0f} | {target.sql_per_request:.1f} |"
+        )
     print()
     detail, naive, cached_list = by_key["detail-cached"], by_key["list-naive"], by_key["list-cached"]
     ratios = (
-        ("cached product detail / bare view", detail.rps_ratio_to(bare), bare.cpu_us / detail.cpu_us, GOAL_DETAIL_VS_BARE),
-        ("cached list / naive list", cached_list.rps_ratio_to(naive), naive.cpu_us / cached_list.cpu_us,
-         GOAL_LIST_VS_NAIVE),
+        (
+            "cached product detail / bare view",
+            detail.rps_ratio_to(bare),
+            bare.cpu_us / detail.cpu_us,
+            GOAL_DETAIL_VS_BARE,
+        ),
+        (
+            "cached list / naive list",
+            cached_list.rps_ratio_to(naive),
+            naive.cpu_us / cached_list.cpu_us,
+            GOAL_LIST_VS_NAIVE,
+        ),
     )
     for name, rps_ratio, cpu_ratio, goal in ratios:
         verdict = "" if smoke else f"; goal ≥ {goal:g}×: {'met' if rps_ratio >= goal else 'MISSED'}"
         print(f"{name}: {rps_ratio:.2f}× by rps ({cpu_ratio:.2f}× by app CPU per request){verdict}")
-    print(f"PostgreSQL connections opened while measuring: {sessions_opened}; "
-          f"gunicorn workers booted: {boots['cached']} (cached), {boots['uncached']} (uncached)")
+    print(
+        f"PostgreSQL connections opened while measuring: {sessions_opened}; "
+        f"gunicorn workers booted: {boots['cached']} (cached), {boots['uncached']} (uncached)"
+    )
     if smoke:
         print("smoke run: too short to judge the goals")
 

@@ -87,9 +87,19 @@ def ensure(size: Size, *, reuse: bool) -> float | None:
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True)
     started = time.perf_counter()
     result = subprocess.run(
-        [python, "manage.py", "seed_scale", f"--users={size.users}", f"--products={size.products}",
-         f"--orders={size.orders}"],
-        cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True,
+        [
+            python,
+            "manage.py",
+            "seed_scale",
+            f"--users={size.users}",
+            f"--products={size.products}",
+            f"--orders={size.orders}",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - started
     sys.stdout.write(result.stdout)

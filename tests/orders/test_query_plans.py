@@ -209,7 +209,14 @@ def test_the_my_orders_page_of_the_busiest_user_reads_by_index_on_the_first_and_
 
 @pytest.mark.parametrize(
     "query_string",
-    ["", "?ordering=price", "?ordering=-name", "?category={category}", "?category={category}&ordering=-price", "?in_stock=true"],
+    [
+        "",
+        "?ordering=price",
+        "?ordering=-name",
+        "?category={category}",
+        "?category={category}&ordering=-price",
+        "?in_stock=true",
+    ],
 )
 def test_the_catalog_page_reads_products_by_index_on_the_first_and_deep_keyset_pages(scale, db, query_string):
     category = Category.objects.nocache().order_by("id").last()

@@ -57,8 +57,13 @@ def test_category_autocomplete_finds_categories_by_name(admin_client):
 def _change_form_data(product, **overrides) -> dict:
     """What the change form posts back, as read before any of the test's writes."""
     data = {
-        "category": product.category_id, "name": product.name, "slug": product.slug,
-        "description": product.description, "price": str(product.price), "stock": product.stock, "is_active": "on",
+        "category": product.category_id,
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "price": str(product.price),
+        "stock": product.stock,
+        "is_active": "on",
     }
     return {**data, **overrides}
 
@@ -115,7 +120,10 @@ def test_staff_adjust_stock_on_the_adjust_stock_page(admin_client, admin_user):
     assert Product.objects.get(pk=product.pk).stock == 6
     adjustment = StockAdjustment.objects.first()
     assert (adjustment.delta, adjustment.reason, adjustment.user, adjustment.stock_after) == (
-        -4, "Water damage", admin_user, 6,
+        -4,
+        "Water damage",
+        admin_user,
+        6,
     )
 
 
@@ -148,5 +156,8 @@ def test_stock_adjustments_are_listed_read_only_in_the_admin(admin_client):
 
     assert "Delivery" in admin_client.get("/admin/products/stockadjustment/").content.decode()
     assert admin_client.get("/admin/products/stockadjustment/add/").status_code == 403
-    assert admin_client.post(f"/admin/products/stockadjustment/{adjustment.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(f"/admin/products/stockadjustment/{adjustment.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     assert StockAdjustment.objects.filter(pk=adjustment.pk).exists()

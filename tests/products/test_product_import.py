@@ -34,7 +34,9 @@ def _run(import_id: int) -> dict:
         return ProductImport.objects.values().get(pk=import_id)
 
 
-def test_valid_rows_are_created_or_updated_and_bad_rows_reported_by_line(staff_client, django_capture_on_commit_callbacks):
+def test_valid_rows_are_created_or_updated_and_bad_rows_reported_by_line(
+    staff_client, django_capture_on_commit_callbacks
+):
     CategoryFactory(slug="desk")
     ProductFactory(slug="desk-mat", name="Old name", stock=7)
     content = (
@@ -67,7 +69,9 @@ def test_valid_rows_are_created_or_updated_and_bad_rows_reported_by_line(staff_c
     assert "slug" in errors[8] and "row" in errors[9]
 
 
-def test_the_same_file_again_answers_the_first_import_and_imports_nothing(staff_client, django_capture_on_commit_callbacks):
+def test_the_same_file_again_answers_the_first_import_and_imports_nothing(
+    staff_client, django_capture_on_commit_callbacks
+):
     CategoryFactory(slug="desk")
     content = (HEADER + "lamp,Lamp,desk,10.00,1,,\n").encode()
     first = _upload(staff_client, content)
@@ -114,7 +118,12 @@ def test_a_file_that_is_not_a_product_csv_is_a_400_in_the_error_shape(staff_clie
 
 def test_junk_after_a_good_header_becomes_row_errors_never_a_500(staff_client):
     CategoryFactory(slug="desk")
-    content = HEADER.encode() + b"ok,Fine,desk,1.00,1,,\n" + b"\xff\xfe\x01junk,\xc3\x28,desk,1,1,,\n" + b'"unclosed,quote\n' * 3
+    content = (
+        HEADER.encode()
+        + b"ok,Fine,desk,1.00,1,,\n"
+        + b"\xff\xfe\x01junk,\xc3\x28,desk,1,1,,\n"
+        + b'"unclosed,quote\n' * 3
+    )
 
     response = _upload(staff_client, content)
     result = _run(response.json()["id"])
@@ -140,7 +149,8 @@ def test_the_daily_job_deletes_finished_imports_older_than_media_retention_days_
     settings.MEDIA_ROOT, settings.MEDIA_RETENTION_DAYS = tmp_path, 30
     imports = {
         (status, days_old): ProductImport.objects.create(
-            sha256=f"{status}-{days_old}", status=status,
+            sha256=f"{status}-{days_old}",
+            status=status,
             file=default_storage.save(f"imports/products-{status}-{days_old}.csv", ContentFile(HEADER.encode())),
         )
         for status in ("done", "failed", "pending", "running")
@@ -153,6 +163,6 @@ def test_the_daily_job_deletes_finished_imports_older_than_media_retention_days_
 
     expired = {imports["done", 31], imports["failed", 31]}
     assert set(ProductImport.objects.all()) == set(imports.values()) - expired
-    assert {product_import.file for product_import in imports.values() if default_storage.exists(product_import.file)} == {
-        product_import.file for product_import in set(imports.values()) - expired
-    }
+    assert {
+        product_import.file for product_import in imports.values() if default_storage.exists(product_import.file)
+    } == {product_import.file for product_import in set(imports.values()) - expired}

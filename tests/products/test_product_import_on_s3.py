@@ -62,7 +62,9 @@ def test_expired_imports_are_deleted_from_the_bucket_with_their_rows_and_their_p
     ids = []
     for days_old, slug in ((40, "lamp"), (2, "mat")):
         content = f"slug,name,category,price\n{slug},{slug},desk,10.00\n".encode()
-        import_id = staff_client.post(IMPORTS_URL, {"file": SimpleUploadedFile("p.csv", content)}, format="multipart").json()["id"]
+        import_id = staff_client.post(
+            IMPORTS_URL, {"file": SimpleUploadedFile("p.csv", content)}, format="multipart"
+        ).json()["id"]
         with zeal_ignore([{"model": "products.ProductImport", "field": "get()"}]):  # two imports, one after the other
             services.product_import_run(import_id=import_id)
         ProductImport.objects.filter(pk=import_id).update(created_at=timezone.now() - timedelta(days=days_old))

@@ -19,7 +19,12 @@ def test_an_adjustment_adds_to_the_current_stock_and_is_recorded():
 
     assert Product.objects.get(pk=product.pk).stock == 15
     assert StockAdjustment.objects.get() == adjustment
-    assert (adjustment.delta, adjustment.reason, adjustment.user, adjustment.stock_after) == (5, "Delivery 42", staff, 15)
+    assert (adjustment.delta, adjustment.reason, adjustment.user, adjustment.stock_after) == (
+        5,
+        "Delivery 42",
+        staff,
+        15,
+    )
 
 
 def test_an_adjustment_composes_with_an_order_placed_after_the_product_was_read():
@@ -53,7 +58,9 @@ def test_an_adjustment_above_the_largest_stock_is_409():
     assert Product.objects.get(pk=product.pk).stock == 10
 
 
-@pytest.mark.parametrize(("delta", "reason", "field"), [(0, "Nothing", "delta"), (1, "  ", "reason"), (1, "x" * 256, "reason")])
+@pytest.mark.parametrize(
+    ("delta", "reason", "field"), [(0, "Nothing", "delta"), (1, "  ", "reason"), (1, "x" * 256, "reason")]
+)
 def test_an_adjustment_without_units_or_a_reason_is_refused(delta, reason, field):
     product = ProductFactory(stock=10)
 

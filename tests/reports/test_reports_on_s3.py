@@ -60,7 +60,9 @@ def test_an_orders_export_is_written_to_the_bucket_and_downloaded_by_its_owner(s
 
 
 @pytest.mark.django_db
-def test_expired_exports_are_deleted_from_the_bucket_with_their_rows_and_recent_ones_kept(s3_storage, user, user_client):
+def test_expired_exports_are_deleted_from_the_bucket_with_their_rows_and_recent_ones_kept(
+    s3_storage, user, user_client
+):
     OrderItemFactory(order=OrderFactory(user=user))
     ids = []
     for days_old in (40, 2):

@@ -76,8 +76,10 @@ def test_a_token_expires_after_the_ttl_without_use(api_client, settings):
     UserFactory(email="ada@example.com")
     body = _sign_in(api_client, "ada@example.com")
     expiry = ApiToken.objects.get().expiry
-    assert timedelta(days=settings.API_TOKEN_TTL_DAYS - 1) < expiry - timezone.now() <= timedelta(
-        days=settings.API_TOKEN_TTL_DAYS
+    assert (
+        timedelta(days=settings.API_TOKEN_TTL_DAYS - 1)
+        < expiry - timezone.now()
+        <= timedelta(days=settings.API_TOKEN_TTL_DAYS)
     )
 
     ApiToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
@@ -242,8 +244,9 @@ def test_a_drf_token_from_before_the_migration_still_authenticates_and_its_plain
     old_key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"  # DRF's own example of a key
     signed_in_at = timezone.now() - timedelta(days=400)
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
-                       [old_key, signed_in_at, user.pk])
+        cursor.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)", [old_key, signed_in_at, user.pk]
+        )
 
     move_drf_tokens(apps, BaseDatabaseSchemaEditor(connection))
 

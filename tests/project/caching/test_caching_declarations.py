@@ -55,9 +55,11 @@ def test_every_apps_caching_module_is_discovered():
 
 def test_the_query_cache_is_the_models_the_apps_declare_with_the_default_timeout():
     assert settings.CACHEOPS == {**products_caching.QUERY_CACHE, **users_caching.QUERY_CACHE}
-    assert model_profile(Product)["ops"] == model_profile(Category)["ops"] == {
-        "get", "fetch", "count", "aggregate", "exists"
-    }
+    assert (
+        model_profile(Product)["ops"]
+        == model_profile(Category)["ops"]
+        == {"get", "fetch", "count", "aggregate", "exists"}
+    )
     assert model_profile(Product)["timeout"] == settings.QUERY_CACHE_TTL
     assert model_profile(User)["ops"] == set()  # manual only: a full user row carries the password hash
 
@@ -65,9 +67,11 @@ def test_the_query_cache_is_the_models_the_apps_declare_with_the_default_timeout
 def test_the_response_cache_serves_the_url_names_the_apps_declare():
     endpoints = {endpoint.name: endpoint for endpoint in response_cache._declared_endpoints()}
 
-    assert set(endpoints) == set(products_caching.RESPONSE_CACHE) == {
-        "v1:product-list", "v1:product-detail", "v1:category-list"
-    }
+    assert (
+        set(endpoints)
+        == set(products_caching.RESPONSE_CACHE)
+        == {"v1:product-list", "v1:product-detail", "v1:category-list"}
+    )
     assert endpoints["v1:product-detail"].path.fullmatch("/api/v1/products/7/")["pk"] == "7"
     assert endpoints["v1:product-list"].path.fullmatch(PRODUCTS_URL)
     assert not endpoints["v1:product-list"].path.fullmatch(f"{PRODUCTS_URL}imports/")
@@ -128,7 +132,9 @@ def test_an_unknown_model_is_refused(table):
 
 def test_a_model_declared_by_two_apps_is_refused():
     with pytest.raises(ImproperlyConfigured, match=r"products\.product"):
-        declarations.read([
-            products_caching,
-            _caching_module("apps.other.caching", QUERY_CACHE={"products.Product": {"ops": "get"}}),
-        ])
+        declarations.read(
+            [
+                products_caching,
+                _caching_module("apps.other.caching", QUERY_CACHE={"products.Product": {"ops": "get"}}),
+            ]
+        )

@@ -121,7 +121,10 @@ def test_a_write_by_a_management_command_is_seen_by_the_next_read_in_the_web_ser
 
     subprocess.run(
         [
-            sys.executable, "manage.py", "shell", "-c",
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
             "from decimal import Decimal; from apps.products import services; "
             "from apps.products.models import Product; "
             f"services.product_update(product=Product.objects.get(pk={product.pk}), price=Decimal('12.50'))",

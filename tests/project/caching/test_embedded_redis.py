@@ -141,9 +141,7 @@ def test_manage_py_check_starts_nothing(tmp_path):
 
 
 def test_the_first_cache_use_starts_it_and_it_stops_after_the_process_exits(tmp_path):
-    result = _django(
-        "from django.core.cache import cache; cache.set('k', 'v'); print(cache.get('k'))", tmp_path
-    )
+    result = _django("from django.core.cache import cache; cache.set('k', 'v'); print(cache.get('k'))", tmp_path)
     assert result.stdout.strip() == "v", result.stderr
     assert (tmp_path / "redis" / "appendonly.aof").exists()  # the job queue survives a restart
     _wait_until_stopped(tmp_path / "redis")
@@ -192,7 +190,10 @@ def test_a_process_still_connected_keeps_it_running_when_another_exits(tmp_path)
 def test_scripts_test_leaves_no_server_running(tmp_path):
     """A test run that used the embedded Redis leaves nothing behind, nor does a collect-only run."""
     env = {**_stage_1_env(tmp_path), "DJANGO_SETTINGS_MODULE": "project.test_settings"}
-    for args in (["--collect-only", "-q"], ["tests/project/test_settings.py::test_an_unknown_environment_name_is_refused"]):
+    for args in (
+        ["--collect-only", "-q"],
+        ["tests/project/test_settings.py::test_an_unknown_environment_name_is_refused"],
+    ):
         result = subprocess.run(
             ["./scripts/test", *args, "-q", "-p", "no:cacheprovider"],
             cwd=settings.BASE_DIR,

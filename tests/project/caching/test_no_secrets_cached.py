@@ -108,7 +108,8 @@ def test_every_cache_key_a_session_writes_starts_with_the_deploy_prefix(shopping
     prefix = f"{settings.CACHE_KEY_PREFIX}:".encode()
     other_test_runs = re.compile(rb"^hr:dj[^:]+:test-[0-9]+:")  # runs beside this one, each with its own prefix
     keys = [
-        key for key in redis_db.scan_iter(count=1000)
+        key
+        for key in redis_db.scan_iter(count=1000)
         if not key.startswith(JOB_QUEUE_PREFIX) and (key.startswith(prefix) or not other_test_runs.match(key))
     ]
 

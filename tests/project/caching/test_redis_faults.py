@@ -82,20 +82,35 @@ def _requests_of_a_visit(shop: Shop) -> list[tuple[str, int, float]]:
     """What a visitor and a buyer do: (what, status, seconds) for each request."""
     calls = [
         # A failed login is counted in Redis by axes, and a reset counted per address: neither may 500.
-        ("failed login", lambda: shop.server.request(
-            "POST", "/api/v1/auth/token/", body={"email": "someone@example.com", "password": "wrong"},
-        )),
-        ("password reset", lambda: shop.server.request(
-            "POST", "/api/v1/auth/password-reset/", body={"email": "someone@example.com"},
-        )),
+        (
+            "failed login",
+            lambda: shop.server.request(
+                "POST",
+                "/api/v1/auth/token/",
+                body={"email": "someone@example.com", "password": "wrong"},
+            ),
+        ),
+        (
+            "password reset",
+            lambda: shop.server.request(
+                "POST",
+                "/api/v1/auth/password-reset/",
+                body={"email": "someone@example.com"},
+            ),
+        ),
         ("catalog", lambda: shop.server.get(PRODUCTS_URL)),
         ("product", lambda: shop.server.get(shop.detail_url)),
         ("catalog signed in", lambda: shop.server.get(PRODUCTS_URL, headers=shop.buyer())),
         ("me", lambda: shop.server.get("/api/v1/users/me/", headers=shop.buyer())),
-        ("order", lambda: shop.server.request(
-            "POST", "/api/v1/orders/", body={"items": [{"product": shop.product.pk, "quantity": 1}]},
-            headers=shop.buyer(),
-        )),
+        (
+            "order",
+            lambda: shop.server.request(
+                "POST",
+                "/api/v1/orders/",
+                body={"items": [{"product": shop.product.pk, "quantity": 1}]},
+                headers=shop.buyer(),
+            ),
+        ),
     ]
     replies = [(what, call()) for what, call in calls]
     return [(what, reply.status_code, reply.seconds) for what, reply in replies]

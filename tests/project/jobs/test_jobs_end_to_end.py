@@ -73,7 +73,9 @@ def test_an_order_confirmation_is_emailed_by_the_worker(api_client):
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     order = api_client.post("/api/v1/orders/", {"items": [{"product": product.pk, "quantity": 1}]}).json()
 
-    sent = wait_until(lambda: [p for p in mail_files_to(address) if f"order {order['id']}" in p.read_text()], timeout=30)
+    sent = wait_until(
+        lambda: [p for p in mail_files_to(address) if f"order {order['id']}" in p.read_text()], timeout=30
+    )
     assert len(sent) == 1 and "Monitor arm" in sent[0].read_text()
 
 

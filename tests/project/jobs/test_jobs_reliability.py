@@ -107,10 +107,18 @@ def test_every_job_of_the_apps_has_a_time_limit_and_a_retry_budget():
     actors = [actor for actor in dramatiq.get_broker().actors.values() if actor.fn.__module__.startswith("apps.")]
 
     assert {actor.actor_name for actor in actors} >= {
-        "send_welcome_email", "send_verification_email", "send_password_reset_email", "send_order_confirmation",
+        "send_welcome_email",
+        "send_verification_email",
+        "send_password_reset_email",
+        "send_order_confirmation",
         "refresh_daily_sales",
-        "generate_report", "run_product_import", "relay_outbox", "prune_job_log",
-        "expire_reports", "expire_product_imports", "prune_idempotent_requests",
+        "generate_report",
+        "run_product_import",
+        "relay_outbox",
+        "prune_job_log",
+        "expire_reports",
+        "expire_product_imports",
+        "prune_idempotent_requests",
     }
     for actor in actors:
         assert 0 < actor.options["time_limit"] <= 30 * 60_000, actor.actor_name
@@ -138,7 +146,9 @@ def test_the_job_log_in_the_admin_runs_the_same_queries_for_1_and_50_jobs(admin_
         with zeal_ignore([{"model": "django_dramatiq.Task", "field": "get()"}]):
             for _ in range(count):
                 Task.tasks.create_or_update_from_message(
-                    send_welcome_email.message(user_id=1), status=Task.STATUS_FAILED, actor_name="send_welcome_email",
+                    send_welcome_email.message(user_id=1),
+                    status=Task.STATUS_FAILED,
+                    actor_name="send_welcome_email",
                     queue_name="default",
                 )
 

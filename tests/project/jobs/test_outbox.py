@@ -71,7 +71,9 @@ def test_a_relay_while_the_broker_is_still_down_keeps_the_messages(api_client, b
 def test_a_message_kept_while_the_broker_was_down_is_sent_once_when_a_worker_starts(api_client, monkeypatch):
     address = f"outbox-{uuid.uuid4().hex}@example.com"
     with monkeypatch.context() as broken:
-        broken.setattr(dramatiq.get_broker(), "enqueue", lambda message, delay=None: (_ for _ in ()).throw(OSError("down")))
+        broken.setattr(
+            dramatiq.get_broker(), "enqueue", lambda message, delay=None: (_ for _ in ()).throw(OSError("down"))
+        )
         assert _signup(api_client, address).status_code == 201
     assert OutboxMessage.objects.count() == 1
 

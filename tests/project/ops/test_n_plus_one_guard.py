@@ -107,12 +107,19 @@ def test_a_lazy_load_of_a_cached_model_in_a_loop_still_raises():
 
 def _start_django(**env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-                               "print('zeal' in settings.INSTALLED_APPS, settings.MIDDLEWARE[0])"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print('zeal' in settings.INSTALLED_APPS, settings.MIDDLEWARE[0])",
+        ],
         cwd=settings.BASE_DIR,
         # Only the variables given here decide: none of this run's environment's.
-        env={**{k: v for k, v in os.environ.items() if k not in ("DEBUG", "N_PLUS_ONE_GUARD")},
-             "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "N_PLUS_ONE_GUARD")},
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -138,7 +145,6 @@ def test_production_refuses_the_guard():
 
     assert result.returncode != 0
     assert "N_PLUS_ONE_GUARD" in result.stderr
-
 
 
 def _place_and_cancel(*, user, lines: int) -> tuple[int, int]:

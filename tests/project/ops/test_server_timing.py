@@ -129,12 +129,18 @@ def test_the_header_is_absent_when_the_middleware_is_not_installed(settings, use
 
 def _middleware_at_startup(**env: str) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-                               "print(','.join(settings.MIDDLEWARE))"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(','.join(settings.MIDDLEWARE))",
+        ],
         cwd=settings.BASE_DIR,
         # Only the variables given here decide: none of this run's environment's.
-        env={**{k: v for k, v in os.environ.items() if k not in ("DEBUG", "SERVER_TIMING", "N_PLUS_ONE_GUARD")},
-             "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "SERVER_TIMING", "N_PLUS_ONE_GUARD")},
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -150,14 +156,15 @@ def test_server_timing_off_leaves_the_middleware_out_entirely():
 def test_server_timing_on_puts_the_middleware_before_the_response_cache():
     middleware = _middleware_at_startup(SERVER_TIMING="true")
 
-    assert middleware.index(MIDDLEWARE_PATH) == middleware.index("project.caching.response_cache.PublicResponseCache") - 1
+    assert (
+        middleware.index(MIDDLEWARE_PATH) == middleware.index("project.caching.response_cache.PublicResponseCache") - 1
+    )
 
 
 def test_server_timing_is_off_by_default_in_production():
     middleware = _middleware_at_startup(ENVIRONMENT="production", SECRET_KEY="x" * 50, DEBUG="false")
 
     assert MIDDLEWARE_PATH not in middleware
-
 
 
 @committed

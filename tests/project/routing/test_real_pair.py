@@ -31,8 +31,10 @@ def _replica_settings() -> dict:
     # DATABASES, not DATABASE_REPLICAS: the test process itself routes nothing to replicas.
     replica = settings.DATABASES.get("replica_1")
     if replica is None or connection.vendor != "postgresql":
-        pytest.skip("needs the real pair: ./scripts/pg-pair start, and DATABASE_URL/DATABASE_REPLICA_URLS "
-                    "from ./scripts/pg-pair env")
+        pytest.skip(
+            "needs the real pair: ./scripts/pg-pair start, and DATABASE_URL/DATABASE_REPLICA_URLS "
+            "from ./scripts/pg-pair env"
+        )
     return replica
 
 
@@ -58,7 +60,9 @@ def replica_sql(replica_db):
 
 def _replica_url(replica_db: dict) -> str:
     """The test database, on the replica: CREATE DATABASE on the primary was replayed there too."""
-    return f"postgres://{replica_db['USER']}@{replica_db['HOST']}:{replica_db['PORT']}/{connection.settings_dict['NAME']}"
+    return (
+        f"postgres://{replica_db['USER']}@{replica_db['HOST']}:{replica_db['PORT']}/{connection.settings_dict['NAME']}"
+    )
 
 
 @pytest.fixture
@@ -119,8 +123,9 @@ def test_writes_land_on_the_primary(server, replica_sql):
     headers = _token_header(UserFactory())
     _wait_for_replay(replica_sql)
 
-    reply = server.request("POST", "/api/v1/orders/", body={"items": [{"product": product.pk, "quantity": 1}]},
-                           headers=headers)
+    reply = server.request(
+        "POST", "/api/v1/orders/", body={"items": [{"product": product.pk, "quantity": 1}]}, headers=headers
+    )
 
     assert reply.status_code == 201, reply.body
     assert reply.headers["x-db-reads"] == "default"
@@ -132,14 +137,17 @@ def test_a_client_reads_its_own_write_while_replay_is_paused(server, replica_sql
     _wait_for_replay(replica_sql)
     replica_sql.execute("SELECT pg_wal_replay_pause()")
 
-    signup = server.request("POST", "/api/v1/auth/signup/",
-                            body={"email": "lagging@example.com", "password": DEFAULT_PASSWORD, "name": "L"})
-    token = server.request("POST", "/api/v1/auth/token/",
-                           body={"email": "lagging@example.com", "password": DEFAULT_PASSWORD})
+    signup = server.request(
+        "POST", "/api/v1/auth/signup/", body={"email": "lagging@example.com", "password": DEFAULT_PASSWORD, "name": "L"}
+    )
+    token = server.request(
+        "POST", "/api/v1/auth/token/", body={"email": "lagging@example.com", "password": DEFAULT_PASSWORD}
+    )
     headers = {"Authorization": f"Token {token.json()['token']}"}
     me = server.get("/api/v1/users/me/", headers=headers)
-    order = server.request("POST", "/api/v1/orders/", body={"items": [{"product": product.pk, "quantity": 2}]},
-                           headers=headers)
+    order = server.request(
+        "POST", "/api/v1/orders/", body={"items": [{"product": product.pk, "quantity": 2}]}, headers=headers
+    )
     mine = server.get(f"/api/v1/orders/{order.json()['id']}/", headers=headers)
 
     assert (signup.status_code, token.status_code, me.status_code, order.status_code) == (201, 200, 200, 201)
@@ -152,8 +160,9 @@ def test_another_client_keeps_reading_the_replica_while_replay_is_paused(server,
     headers = _token_header(user)
     _wait_for_replay(replica_sql)
     replica_sql.execute("SELECT pg_wal_replay_pause()")
-    server.request("POST", "/api/v1/auth/signup/",
-                   body={"email": "writer@example.com", "password": DEFAULT_PASSWORD, "name": "W"})
+    server.request(
+        "POST", "/api/v1/auth/signup/", body={"email": "writer@example.com", "password": DEFAULT_PASSWORD, "name": "W"}
+    )
 
     reply = server.get("/api/v1/orders/", headers=headers, source_ip=OTHER_CLIENT_IP)
 
@@ -195,16 +204,20 @@ def test_stopping_the_replica_mid_run_fails_no_request_and_fails_over_within_a_s
     data_dir = replica_sql.execute("SHOW data_directory").fetchone()[0]
     replica_sql.close()
 
-    subprocess.run(_as_postgres([_pg_ctl(), "-D", data_dir, "-m", "immediate", "stop"]), check=True,
-                   capture_output=True)
+    subprocess.run(
+        _as_postgres([_pg_ctl(), "-D", data_dir, "-m", "immediate", "stop"]), check=True, capture_output=True
+    )
     stopped_at = time.monotonic()
     try:
         replies = []
         for _ in range(20):
             replies.append((server.get("/api/v1/orders/", headers=headers), time.monotonic() - stopped_at))
     finally:
-        subprocess.run(_as_postgres([_pg_ctl(), "-D", data_dir, "-l", f"{data_dir}/../replica.log", "-w", "start"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres([_pg_ctl(), "-D", data_dir, "-l", f"{data_dir}/../replica.log", "-w", "start"]),
+            check=True,
+            capture_output=True,
+        )
 
     assert [reply.status_code for reply, _ in replies] == [200] * 20
     first_on_primary = next(elapsed for reply, elapsed in replies if reply.headers["x-db-reads"] == "default")
@@ -216,9 +229,14 @@ def test_migrations_run_on_the_primary_only(replica_db):
     result = subprocess.run(
         [".venv/bin/python", "manage.py", "migrate", "--no-input"],
         cwd=settings.BASE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url_for_subprocesses(),
-             "DATABASE_REPLICA_URLS": _replica_url(replica_db)},
-        capture_output=True, text=True, timeout=120,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocesses(),
+            "DATABASE_REPLICA_URLS": _replica_url(replica_db),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     # Had migrate touched the standby, it would have failed: a standby refuses every write.
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,10 @@ def test_the_header_counts_the_queries_run_on_a_replica(api_client, replica_rout
     OrderItemFactory(order__user=user, product=ProductFactory())
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
 
-    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections[REPLICA]) as replica:
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections[REPLICA]) as replica,
+    ):
         response = api_client.get("/api/v1/orders/")
 
     assert response.status_code == 200

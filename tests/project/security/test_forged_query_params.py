@@ -71,8 +71,11 @@ PRODUCT_QUERY = _query(
 )
 # The pagination parameters always present, in an order the cursor's position must fit.
 PRODUCT_PAGE_QUERY = st.fixed_dictionaries(
-    {"ordering": st.sampled_from(["price", "-price", "created_at", "-created_at", "name", "-name"]),
-     "cursor": forged_cursor, "page_size": number_like}
+    {
+        "ordering": st.sampled_from(["price", "-price", "created_at", "-created_at", "name", "-name"]),
+        "cursor": forged_cursor,
+        "page_size": number_like,
+    }
 )
 CATEGORY_QUERY = _query(page=number_like, page_size=number_like)
 ORDER_QUERY = st.fixed_dictionaries({"cursor": forged_cursor}, optional={"page_size": number_like})

@@ -18,7 +18,10 @@ from project.security.log_redaction import redact_url
         ("/password%2Dreset/MQ/cf1b2a-0123456789abcdef/", "/password-reset/MQ/[REDACTED]/"),
         ("/verify-email/InVzZXIi:1tX:abc/", "/verify-email/[REDACTED]/"),
         ("/api/v1/thing/?token=abc&page=2", "/api/v1/thing/?token=[REDACTED]&page=2"),
-        ("/x/?api_key=1&New_Password=2&X-Amz-Signature=3&q=4", "/x/?api_key=[REDACTED]&New_Password=[REDACTED]&X-Amz-Signature=[REDACTED]&q=4"),
+        (
+            "/x/?api_key=1&New_Password=2&X-Amz-Signature=3&q=4",
+            "/x/?api_key=[REDACTED]&New_Password=[REDACTED]&X-Amz-Signature=[REDACTED]&q=4",
+        ),
         ("https://shop.example/password-reset/MQ/cf1b2a-01/", "https://shop.example/password-reset/MQ/[REDACTED]/"),
     ],
 )

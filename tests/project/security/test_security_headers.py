@@ -81,8 +81,12 @@ def test_the_pages_have_no_inline_script_or_style(client, user, signed_in):
 def _policy_built_from(**env: str) -> subprocess.CompletedProcess:
     """The directives project/settings.py builds in a fresh process with ``env`` set."""
     return subprocess.run(
-        [sys.executable, "-c", "import json; from django.conf import settings; "
-         "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']))"],
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; "
+            "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']))",
+        ],
         cwd=settings.BASE_DIR,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
         capture_output=True,
@@ -105,8 +109,9 @@ def test_the_cdn_origin_and_extra_sources_join_the_policy():
     assert directives["connect-src"] == ["'self'", "https://api.example.com"]
 
 
-@pytest.mark.parametrize("extra", ["script-src 'unsafe-inline'", "style-src 'self' 'unsafe-eval'", "sandbox allow-forms",
-                                   "img-src"])
+@pytest.mark.parametrize(
+    "extra", ["script-src 'unsafe-inline'", "style-src 'self' 'unsafe-eval'", "sandbox allow-forms", "img-src"]
+)
 def test_extra_sources_that_undo_the_policy_or_do_not_parse_are_refused(extra):
     result = _policy_built_from(CSP_EXTRA_SOURCES=extra)
 

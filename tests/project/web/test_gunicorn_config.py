@@ -38,7 +38,11 @@ def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None =
     env.pop("GUNICORN_CONTROL_SOCKET", None)
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "project.wsgi"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_until(lambda: http_status(port, "/healthz") == 200, timeout=30, interval=0.1)
@@ -46,8 +50,6 @@ def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None =
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-
 
 
 def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_backslashes(tmp_path):
@@ -58,7 +60,12 @@ def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_bac
         http_status(port, "/no-such-page", headers={"User-Agent": nasty})
 
     records = [json.loads(line) for line in access_log.read_text().splitlines()]
-    assert {"uri": '/healthz?q="quoted"\\back%22', "status": 200, "user_agent": nasty, "referer": nasty}.items() <= records[-2].items()
+    assert {
+        "uri": '/healthz?q="quoted"\\back%22',
+        "status": 200,
+        "user_agent": nasty,
+        "referer": nasty,
+    }.items() <= records[-2].items()
     assert {"uri": "/no-such-page", "status": 404, "user_agent": nasty}.items() <= records[-1].items()
 
 
@@ -72,7 +79,9 @@ def test_the_access_log_keeps_no_reset_link_verification_link_or_secret_query_pa
 
     records = [json.loads(line) for line in access_log.read_text().splitlines()]
     assert [record["uri"] for record in records[-3:]] == [
-        "/password-reset/MQ/[REDACTED]/", "/verify-email/[REDACTED]/", "/healthz?token=[REDACTED]&page=2",
+        "/password-reset/MQ/[REDACTED]/",
+        "/verify-email/[REDACTED]/",
+        "/healthz?token=[REDACTED]&page=2",
     ]
     assert records[-1]["referer"] == "http://127.0.0.1/password-reset/MQ/[REDACTED]/"
     assert "cf1b2a" not in access_log.read_text() and "secret" not in access_log.read_text()
@@ -93,7 +102,9 @@ def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(
             socket_path = var_dir / "run" / f"gunicorn-127-0-0-1-{port}.ctl"
             result = subprocess.run(
                 [str(VENV_BIN / "gunicornc"), "-s", str(socket_path), "-c", "show listeners", "-j"],
-                capture_output=True, text=True, timeout=10,
+                capture_output=True,
+                text=True,
+                timeout=10,
             )
             assert result.returncode == 0, result.stdout + result.stderr
             assert f"127.0.0.1:{port}" in result.stdout

@@ -9,7 +9,6 @@ from django.conf import settings
 K8S_DIR = Path(settings.BASE_DIR) / "config" / "k8s"
 
 
-
 def _k8s_check(*files: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(settings.BASE_DIR) / "scripts" / "k8s-check"), *files], capture_output=True, text=True, timeout=120

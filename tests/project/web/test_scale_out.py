@@ -34,7 +34,9 @@ pytestmark = [
     pytest.mark.scaleout,
     # One cluster at a time, in one pytest-xdist worker: each already loads every core.
     pytest.mark.xdist_group("scaleout"),
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed: ./scripts/cluster or ./scripts/nginx-check installs it"),
+    pytest.mark.skipif(
+        NGINX is None, reason="nginx is not installed: ./scripts/cluster or ./scripts/nginx-check installs it"
+    ),
 ]
 
 # Reads that reach the app servers: the nginx cache is bypassed for a request with a session
@@ -61,8 +63,12 @@ class RunningCluster:
 
     def script(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BASE_DIR / "scripts" / args[0]), *args[1:]], cwd=BASE_DIR, env=self.env,
-            capture_output=True, text=True, timeout=timeout,
+            [str(BASE_DIR / "scripts" / args[0]), *args[1:]],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def nginx_log(self) -> str:
@@ -95,7 +101,9 @@ def running_cluster(tmp_path: Path, *, instances: int = 2) -> Iterator[RunningCl
 def copy_of_checkout(destination: Path, *, replace_in_urls: tuple[str, str]) -> Path:
     """This checkout as the next release: the same code, with one change to project/urls.py."""
     shutil.copytree(
-        BASE_DIR, destination, symlinks=True,
+        BASE_DIR,
+        destination,
+        symlinks=True,
         ignore=shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".pytest_cache"),
     )
     (destination / ".venv").symlink_to(BASE_DIR / ".venv")
@@ -110,7 +118,10 @@ def copy_of_checkout_with_new_release(destination: Path) -> Path:
     """/healthz also names the release."""
     return copy_of_checkout(
         destination,
-        replace_in_urls=('return JsonResponse({"status": "ok"})', 'return JsonResponse({"status": "ok", "release": "next"})'),
+        replace_in_urls=(
+            'return JsonResponse({"status": "ok"})',
+            'return JsonResponse({"status": "ok", "release": "next"})',
+        ),
     )
 
 

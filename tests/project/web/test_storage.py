@@ -57,7 +57,9 @@ def test_a_bucket_in_the_environment_selects_django_storages_s3():
 
     assert storage["is_s3"] and "storages.backends.s3.S3Storage" in storage["classes"]
     assert (storage["bucket"], storage["endpoint"], storage["region"]) == (
-        "headroom-media", "http://127.0.0.1:9000", "eu-west-1"
+        "headroom-media",
+        "http://127.0.0.1:9000",
+        "eu-west-1",
     )
     assert storage["querystring_auth"] is True and storage["file_overwrite"] is False
     assert storage["signature_version"] == "s3v4"

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"slow_queries needs PostgreSQL with pg_stat_statements; this database is {connection.vendor}. "
-                "Set DATABASE_URL=postgres://... (see docs/performance.md, \"Slow queries\")."
+                'Set DATABASE_URL=postgres://... (see docs/performance.md, "Slow queries").'
             )
         for title, order in [("by total time", "total_exec_time"), ("by mean time", "mean_exec_time")]:
             rows = _top_statements(order=order, limit=limit)

@@ -104,7 +104,9 @@ class Command(SeedCommand):
             orders = self._seed_orders(user=demo_user)
 
         base_url = base_url.rstrip("/")
-        self.stdout.write(f"Catalog: created {categories} categories and {products} products; existing rows left alone.")
+        self.stdout.write(
+            f"Catalog: created {categories} categories and {products} products; existing rows left alone."
+        )
         if orders is None:
             self.stdout.write(f"Orders: {DEMO_EMAIL} has some already; none placed.")
         else:
@@ -126,12 +128,15 @@ class Command(SeedCommand):
         """Create what is missing, one save() per row so cache invalidation sees every write.
 
         What exists is read in one query per model, not one get_or_create() per row (an N+1)."""
-        categories = {category.slug: category for category in Category.objects.filter(
-            slug__in=[slugify(name) for name in CATALOG]
-        )}
-        existing_products = set(Product.objects.filter(
-            slug__in=[slugify(name) for items in CATALOG.values() for name, _, _ in items]
-        ).values_list("slug", flat=True))
+        categories = {
+            category.slug: category
+            for category in Category.objects.filter(slug__in=[slugify(name) for name in CATALOG])
+        }
+        existing_products = set(
+            Product.objects.filter(
+                slug__in=[slugify(name) for items in CATALOG.values() for name, _, _ in items]
+            ).values_list("slug", flat=True)
+        )
         categories_created = products_created = 0
         for category_name, items in CATALOG.items():
             category = categories.get(slugify(category_name))
@@ -142,8 +147,12 @@ class Command(SeedCommand):
                 if slugify(name) in existing_products:
                     continue
                 product_services.product_create(
-                    slug=slugify(name), category=category, name=name,
-                    description=f"{name}, from the demo catalog.", price=Decimal(price), stock=stock,
+                    slug=slugify(name),
+                    category=category,
+                    name=name,
+                    description=f"{name}, from the demo catalog.",
+                    price=Decimal(price),
+                    stock=stock,
                 )
                 products_created += 1
         return categories_created, products_created

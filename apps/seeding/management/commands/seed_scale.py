@@ -68,16 +68,27 @@ class Command(SeedCommand):
             steps = [
                 (User, users, lambda: plan.users(first_id=start[User], count=users)),
                 (Category, categories, lambda: plan.categories(first_id=start[Category], count=categories)),
-                (Product, products, lambda: plan.products(
-                    first_id=start[Product], count=products, first_category_id=start[Category], categories=categories,
-                )),
+                (
+                    Product,
+                    products,
+                    lambda: plan.products(
+                        first_id=start[Product],
+                        count=products,
+                        first_category_id=start[Category],
+                        categories=categories,
+                    ),
+                ),
             ]
             for model, count, rows in steps:
-                self._timed(f"{model._meta.db_table}: {count:,} rows", lambda model=model, rows=rows: writer(model, rows()))
+                self._timed(
+                    f"{model._meta.db_table}: {count:,} rows", lambda model=model, rows=rows: writer(model, rows())
+                )
             order_rows, item_rows = self._timed(
                 f"generating {orders:,} orders and their items",
                 lambda: plan.orders(
-                    first_id=start[Order], count=orders, first_item_id=start[OrderItem],
+                    first_id=start[Order],
+                    count=orders,
+                    first_item_id=start[OrderItem],
                     user_ids=range(start[User], start[User] + users),
                     product_ids=range(start[Product], start[Product] + products),
                 ),
@@ -92,7 +103,9 @@ class Command(SeedCommand):
         # COPY and bulk_create send no signal: drop what the query and response caches hold.
         invalidate_model(Product)
         invalidate_model(Category)
-        self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s. Every seeded account's password: {SEED_PASSWORD}")
+        self.stdout.write(
+            f"Done in {time.perf_counter() - started:.1f} s. Every seeded account's password: {SEED_PASSWORD}"
+        )
 
     def _timed(self, label: str, step):
         began = time.perf_counter()
@@ -129,8 +142,14 @@ class _Plan:
             product_id = first_id + offset
             created = self.now - rng.random() * self.span
             yield (
-                product_id, first_category_id + offset % categories, f"Scale product {product_id}",
-                f"scale-product-{product_id}", price, rng.randrange(0, 500), rng.random() < 0.95, created,
+                product_id,
+                first_category_id + offset % categories,
+                f"Scale product {product_id}",
+                f"scale-product-{product_id}",
+                price,
+                rng.randrange(0, 500),
+                rng.random() < 0.95,
+                created,
             )
 
     def orders(
@@ -225,7 +244,9 @@ def _bulk_create_rows(model: type[Model], rows: Iterable[tuple]) -> None:
     columns = COLUMNS[model]
     extra = EXTRA.get(model, {})
     constants = {
-        name: value == "t" if value in ("t", "f") else value for name, value in extra.items() if not value.startswith("=")
+        name: value == "t" if value in ("t", "f") else value
+        for name, value in extra.items()
+        if not value.startswith("=")
     }
     copies = {name: value[1:] for name, value in extra.items() if value.startswith("=")}
     rows = iter(rows)
