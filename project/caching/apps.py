@@ -4,7 +4,7 @@ from cacheops.apps import CacheopsConfig
 from django.conf import settings
 
 
-class QueryCacheConfig(CacheopsConfig):
+class QueryCacheConfig(CacheopsConfig):  # type: ignore[misc]  # cacheops ships no types
     def ready(self) -> None:
         from project.caching import declarations
 

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -110,7 +110,9 @@ def stop(*, directory: Path) -> None:
 
 # Socket path -> directory of the embedded servers this process starts on demand.
 _on_demand: dict[str, Path] = {}
-_connect_without_start = redis.connection.UnixDomainSocketConnection._connect
+_connect_without_start: Callable[[redis.connection.UnixDomainSocketConnection], socket.socket] = (
+    redis.connection.UnixDomainSocketConnection._connect
+)
 
 
 def start_on_connect(*, directory: Path) -> None:
