@@ -168,8 +168,11 @@ def test_deploying_new_code_under_load_fails_no_client_request(tmp_path):
 
 
 def test_a_release_that_never_gets_ready_is_not_deployed(tmp_path):
-    # Imports and boots, but every request fails (the URLconf is read on the first one).
-    broken = copy_of_checkout(tmp_path / "broken", replace_in_urls=("urlpatterns = [", "urlpatterns = [ 1 +"))
+    # Imports and boots, but its /readyz fails on every request.
+    broken = copy_of_checkout(
+        tmp_path / "broken",
+        replace_in_urls=('path("readyz", readyz, name="readyz")', 'path("readyz", lambda request: 1 / 0, name="readyz")'),
+    )
     with running_cluster(tmp_path) as cluster:
         before = cluster.state()["instances"]
         cluster.env["CLUSTER_READY_TIMEOUT"] = "5"
