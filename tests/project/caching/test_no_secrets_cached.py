@@ -106,7 +106,8 @@ def test_no_password_hash_or_api_token_is_written_to_redis(shopping_session, red
 @committed
 def test_every_cache_key_a_session_writes_starts_with_the_deploy_prefix(shopping_session, redis_db):
     prefix = f"{settings.CACHE_KEY_PREFIX}:".encode()
-    other_test_runs = re.compile(rb"^hr:dj[^:]+:test-[0-9]+(-gw[0-9]+)?:")  # runs beside this one, each with its own prefix
+    # Runs beside this one (and other xdist workers of this run), each with its own prefix.
+    other_test_runs = re.compile(rb"^hr:dj[^:]+:test-[0-9]+(-gw[0-9]+)?:")
     keys = [
         key
         for key in redis_db.scan_iter(count=1000)

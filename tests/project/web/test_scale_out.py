@@ -171,7 +171,10 @@ def test_a_release_that_never_gets_ready_is_not_deployed(tmp_path):
     # Imports and boots, but its /readyz fails on every request.
     broken = copy_of_checkout(
         tmp_path / "broken",
-        replace_in_urls=('path("readyz", readyz, name="readyz")', 'path("readyz", lambda request: 1 / 0, name="readyz")'),
+        replace_in_urls=(
+            'path("readyz", readyz, name="readyz")',
+            'path("readyz", lambda request: 1 / 0, name="readyz")',
+        ),
     )
     with running_cluster(tmp_path) as cluster:
         before = cluster.state()["instances"]
