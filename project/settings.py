@@ -16,12 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import django
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from project.api_schema import EnumNamesOfTheApps
 from project.caching import embedded_redis
 from project.web import static_files
+
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

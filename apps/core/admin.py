@@ -27,7 +27,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Task)
-class JobAdmin(TaskAdmin):
+class JobAdmin(TaskAdmin):  # type: ignore[misc]  # django_dramatiq is untyped
     """django_dramatiq's own list, one query per page (the message is decoded from its row).
 
     "failed" means dead-lettered: the last retry failed, or the error is not retried. A job
@@ -41,14 +41,14 @@ class JobAdmin(TaskAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     """Messages waiting for the broker to come back; relay_outbox sends them every minute.
     Read-only, but staff may delete a message that can never be sent."""
 
     list_display = ("actor_name", "message_id", "queue_name", "attempts", "created_at")
     readonly_fields = ("message_id", "actor_name", "queue_name", "data", "attempts", "last_error", "created_at")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

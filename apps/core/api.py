@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,11 +31,12 @@ def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None)
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def validated_input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+def validated_input(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     """The request body checked by ``serializer_class``; bad input raises the 400 error shape."""
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -64,7 +65,7 @@ def idempotent(request: Request, respond: Callable[[], Response]) -> Response:
         return response.status_code, response.data
 
     kept = services.idempotent_request_run(
-        user=request.user, key=key, fingerprint=_request_fingerprint(request), run=run
+        user_id=cast(int, request.user.pk), key=key, fingerprint=_request_fingerprint(request), run=run
     )
     response = Response(kept.body, status=kept.status)
     if kept.replayed:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
@@ -16,7 +16,7 @@ from rest_framework.pagination import Cursor
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Model)
 
 # Every list of the API: ?page_size= up to this (project/caching/response_cache.py caps its keys with it).
 PAGE_SIZE = 20
@@ -38,12 +38,14 @@ class CursorPagination(pagination.CursorPagination):
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+        if cursor is not None and isinstance(cursor.position, str) and "\x00" in cursor.position:
             # Only a forged cursor holds a NUL, and PostgreSQL refuses it in a text parameter (a 500).
             raise NotFound(self.invalid_cursor_message)
         return cursor
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list | None:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
         try:
             return super().paginate_queryset(queryset, request, view)
         except OverflowError as error:
@@ -51,13 +53,8 @@ class CursorPagination(pagination.CursorPagination):
             # time zone, while the WHERE is built: nothing ran, and the cursor is simply unreadable.
             raise NotFound(self.invalid_cursor_message) from error
 
-    # When no row of a page has a position of its own (all share the first column's value with the
-    # row beyond), DRF's link from the last page back (or from a first page reached going back)
-    # steps over page_size rows from that end: right only for a full page. From a short last page
-    # the previous page then overlapped it and skipped rows before it (the no-unique-marker edge of
-    # encode/django-rest-framework#7709). Counting the rows the page really has is right in every
-    # other case too: DRF reads page_size there only for such an end page, and every other page
-    # with a link is full.
+    # DRF builds an end page's link back by stepping page_size rows, which skips rows when that
+    # page is short (encode/django-rest-framework#7709); the page's real length is right in every case.
 
     def get_next_link(self) -> str | None:
         with self._page_size_as_shown():
@@ -70,7 +67,7 @@ class CursorPagination(pagination.CursorPagination):
     @contextmanager
     def _page_size_as_shown(self) -> Iterator[None]:
         page_size = self.page_size
-        self.page_size = len(self.page) or page_size
+        self.page_size = len(self.page or ()) or page_size
         try:
             yield
         finally:
@@ -94,8 +91,8 @@ class QuerysetOrderCursorPagination(CursorPagination):
     column where thousands of rows share a value).
     """
 
-    def get_ordering(self, request: Request, queryset: QuerySet, view: APIView | None) -> tuple[str, ...]:
-        ordering = tuple(queryset.query.order_by) or tuple(queryset.model._meta.ordering)
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: APIView | None) -> tuple[str, ...]:
+        ordering = tuple(str(field) for field in queryset.query.order_by or queryset.model._meta.ordering)
         if not ordering or ordering[-1].lstrip("-") not in ("id", "pk"):
             raise ImproperlyConfigured(f"the order must end with the id: {ordering}")
         return ordering
@@ -105,7 +102,7 @@ class _PageCursorPagination(QuerysetOrderCursorPagination):
     """The API's keyset pagination as a server-rendered page uses it: the page chooses its size, not
     the query string, and a cursor that cannot be read can be set aside (``ignore_cursor``)."""
 
-    page_size_query_param = None
+    page_size_query_param = None  # type: ignore[assignment]  # DRF reads None as "no such parameter"
     ignore_cursor = False
 
     def decode_cursor(self, request: Request) -> Cursor | None:
@@ -150,7 +147,7 @@ def keyset_page(*, request: HttpRequest, queryset: QuerySet[T], page_size: int) 
         paginator.ignore_cursor = True
         rows = paginator.paginate_queryset(queryset, drf_request)
     return KeysetPage(
-        object_list=rows,
+        object_list=rows or [],
         next_cursor=_cursor_of(paginator.get_next_link(), param=paginator.cursor_query_param),
         previous_cursor=_cursor_of(paginator.get_previous_link(), param=paginator.cursor_query_param),
     )

@@ -11,6 +11,8 @@ A view still lists its own errors (400, 403, 404, 409) with ``error_responses``.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from drf_spectacular import openapi
@@ -61,17 +63,17 @@ RETRY_AFTER = OpenApiParameter(
 
 
 class AutoSchema(openapi.AutoSchema):
-    def get_auth(self) -> list[dict]:
+    def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
         if {} not in auths and self._anonymous_allowed():
             auths.append({})  # authentication is optional here: staff may see more, anyone may call
         return auths
 
-    def _get_response_bodies(self, direction: str = "response") -> dict:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code in self._derived_error_statuses():
             if str(code) not in responses:
-                responses[str(code)] = self._get_response_for_code(
+                responses[str(code)] = self._get_response_for_code(  # type: ignore[no-untyped-call]
                     error_responses(code)[code], str(code), direction=direction
                 )
         return dict(sorted(responses.items()))
@@ -82,7 +84,8 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append(401)  # a wrong or expired token is refused even where none is needed
         if self.view.get_throttles():
             statuses.append(429)
-        if self._is_list_view() and isinstance(self._get_paginator(), pagination.CursorPagination):
+        paginator = self._get_paginator()  # type: ignore[no-untyped-call]
+        if self._is_list_view() and isinstance(paginator, pagination.CursorPagination):
             statuses.append(404)  # DRF answers a cursor it cannot decode with 404 "Invalid cursor"
         return statuses
 

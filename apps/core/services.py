@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -52,11 +51,11 @@ def outbox_relay(*, batch_size: int = 100) -> int:
 
 def job_log_prune(*, max_age: timedelta) -> int:
     """Delete the admin's job log rows (django_dramatiq's Task) older than ``max_age``."""
-    deleted, _ = Task.tasks.filter(updated_at__lt=timezone.now() - max_age).delete()
+    deleted: int = Task.tasks.filter(updated_at__lt=timezone.now() - max_age).delete()[0]
     return deleted
 
 
-def rows_with_files_delete(*, rows: models.QuerySet, batch_size: int = 200) -> int:
+def rows_with_files_delete(*, rows: models.QuerySet[Any], batch_size: int = 200) -> int:
     """Delete ``rows`` and each one's file in default_storage (its ``file`` field, a name), a
     batch at a time; returns how many rows were deleted.
 
@@ -88,12 +87,12 @@ class IdempotentResponse:
 
 def idempotent_request_run(
     *,
-    user: AbstractBaseUser,
+    user_id: int,
     key: str,
     fingerprint: str,
     run: Callable[[], tuple[int, Any]],
 ) -> IdempotentResponse:
-    """Run ``run`` once per (user, key): it returns the response's status and body, which are kept
+    """Run ``run`` once per (user_id, key): it returns the response's status and body, which are kept
     for IDEMPOTENCY_KEY_TTL and given back, unrun, to a retry of the same request.
 
     ``run``'s writes and the kept response commit in one transaction. An error raised by ``run``
@@ -103,13 +102,13 @@ def idempotent_request_run(
     so there the second waits and gets the response).
     """
     with transaction.atomic():
-        if not _idempotency_key_lock(user_id=user.pk, key=key):
+        if not _idempotency_key_lock(user_id=user_id, key=key):
             raise DomainError(
                 code="idempotency_key_in_use",
                 message="A request with this Idempotency-Key is still being processed; retry it in a moment.",
                 status=409,
             )
-        kept = IdempotentRequest.objects.filter(user=user, key=key).first()
+        kept = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
         if kept is not None and kept.created_at < timezone.now() - IDEMPOTENCY_KEY_TTL:
             kept.delete()
             kept = None
@@ -124,7 +123,7 @@ def idempotent_request_run(
             return IdempotentResponse(status=kept.response_status, body=kept.response_body, replayed=True)
         status, body = run()
         IdempotentRequest.objects.create(
-            user=user, key=key, fingerprint=fingerprint, response_status=status, response_body=body
+            user_id=user_id, key=key, fingerprint=fingerprint, response_status=status, response_body=body
         )
     return IdempotentResponse(status=status, body=body, replayed=False)
 
@@ -142,7 +141,7 @@ def _idempotency_key_lock(*, user_id: int, key: str) -> bool:
     lock_id = int.from_bytes(digest[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
-        return cursor.fetchone()[0]
+        return bool(cursor.fetchone()[0])
 
 
 def idempotent_requests_prune(*, max_age: timedelta = IDEMPOTENCY_KEY_TTL) -> int:

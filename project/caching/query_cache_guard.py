@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from cacheops import cached_as
 from cacheops.conf import settings as cacheops_settings
@@ -28,9 +29,11 @@ from project.routing.routers import use_primary
 MARKER_TIMEOUT_SECONDS = 300
 
 
-def _fetch_all_without_stale_fills(self: QuerySet) -> None:
+# ``self: Any``: cacheops' patched QuerySet, whose private attributes have no types.
+def _fetch_all_without_stale_fills(self: Any) -> None:
     if self._result_cache is not None or not self._should_cache("fetch"):
-        return self._no_monkey._fetch_all(self)
+        self._no_monkey._fetch_all(self)
+        return
 
     cache_key = self._cache_key()
     timeout = self._cacheprofile["timeout"]
@@ -54,25 +57,25 @@ def _fetch_all_without_stale_fills(self: QuerySet) -> None:
                 precall_key=marker_key,
             )
             _forget_marker(marker_key)
-    return self._no_monkey._fetch_all(self)
+    self._no_monkey._fetch_all(self)
 
 
-@handle_connection_failure
+@handle_connection_failure  # type: ignore[untyped-decorator]
 def _forget_marker(marker_key: str) -> None:
     redis_client.unlink(marker_key)
 
 
-def _count_without_stale_fills(self: QuerySet) -> int:
+def _count_without_stale_fills(self: Any) -> int:
     if not self._should_cache("count"):
-        return self._no_monkey.count(self)
+        return int(self._no_monkey.count(self))
     if self._result_cache is not None:
         return len(self._result_cache)
 
     def count_on_primary() -> int:
         with use_primary():
-            return self._no_monkey.count(self)
+            return int(self._no_monkey.count(self))
 
-    return cached_as(self, keep_fresh=True)(count_on_primary)()
+    return int(cached_as(self, keep_fresh=True)(count_on_primary)())
 
 
 def install() -> None:

@@ -11,4 +11,4 @@ from rest_framework.throttling import BaseThrottle
 
 
 def client_ip(request: HttpRequest) -> str:
-    return BaseThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # it reads only META, which both have

@@ -49,7 +49,7 @@ def _redacted(url: str | None) -> str | None:
     return None if url is None else redact_url(url)
 
 
-class JsonAccessLogger(glogging.Logger):
+class JsonAccessLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn is untyped
     """gunicorn's own Logger (error log, files, reopening on USR1) with a JSON access log."""
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: datetime.timedelta) -> None:

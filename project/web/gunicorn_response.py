@@ -41,7 +41,7 @@ class _PrefixedSocket:
         self._sock.sendall(self._prefix + data)
 
 
-class OneWriteResponse(wsgi.Response):
+class OneWriteResponse(wsgi.Response):  # type: ignore[misc]  # gunicorn is untyped
     """Holds the header until the first body bytes (or the end of the response), then sends both."""
 
     _held_header = b""
@@ -49,7 +49,8 @@ class OneWriteResponse(wsgi.Response):
     def send_headers(self) -> None:
         if self.headers_sent:
             return
-        sock, captured = self.sock, _CapturedWrites()
+        sock: Any = self.sock  # type: ignore[has-type]
+        captured = _CapturedWrites()
         self.sock = captured
         try:
             super().send_headers()  # builds the header exactly as gunicorn does, into `captured`
@@ -59,7 +60,8 @@ class OneWriteResponse(wsgi.Response):
 
     def _emit_body(self, data: bytes) -> None:
         if not self._held_header:
-            return super()._emit_body(data)
+            super()._emit_body(data)
+            return
         header, self._held_header = self._held_header, b""
         gunicorn_write(_PrefixedSocket(sock=self.sock, prefix=header), data, self.chunked)
 
@@ -74,7 +76,7 @@ class OneWriteResponse(wsgi.Response):
             return False
         self.send_headers()
         self.flush_header()
-        return super().sendfile(respiter)
+        return bool(super().sendfile(respiter))
 
     def close(self) -> None:
         # A response with no body bytes (HEAD, 204, 304, an empty body) ends with its header.

@@ -7,7 +7,9 @@ docs/performance.md, and in the message printed when it is missing.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection, transaction
 
 ENABLE_HELP = """pg_stat_statements is not enabled on this database. To enable it:
@@ -27,11 +29,11 @@ LIMIT %s
 class Command(BaseCommand):
     help = "Print the top statements from pg_stat_statements by total and by mean execution time."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=10, help="statements per table (default 10)")
         parser.add_argument("--width", type=int, default=100, help="characters of each statement shown")
 
-    def handle(self, *args, limit: int, width: int, **options) -> None:
+    def handle(self, *args: Any, limit: int, width: int, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"slow_queries needs PostgreSQL with pg_stat_statements; this database is {connection.vendor}. "
@@ -49,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write("")
 
 
-def _top_statements(*, order: str, limit: int) -> list[tuple]:
+def _top_statements(*, order: str, limit: int) -> list[tuple[Any, ...]]:
     """Raises CommandError with how to enable the extension when it is missing or not preloaded."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
@@ -58,6 +60,7 @@ def _top_statements(*, order: str, limit: int) -> list[tuple]:
         try:
             with transaction.atomic():  # a savepoint: the error of a library not preloaded is recoverable
                 cursor.execute(STATEMENTS_SQL.format(order=order), [limit])
-                return cursor.fetchall()
+                rows: list[tuple[Any, ...]] = cursor.fetchall()
+                return rows
         except DatabaseError as error:
             raise CommandError(f"{ENABLE_HELP}\n(PostgreSQL said: {str(error).strip()})") from None
