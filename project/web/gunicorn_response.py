@@ -1,12 +1,9 @@
 """gunicorn's HTTP/1 response, sending the headers in the same write as the first body bytes.
 
-gunicorn writes the status line and headers with one `sendall`, then the body with another. An
-app server that dies between the two (kill -9, the OOM killer, a crashed host) leaves nginx with
-a complete header and no body: nginx has already passed the header on, so it cannot retry the
-request on another server, and the client gets a truncated response. On 2 busy cores the
-scale-out test (tests/project/web/test_scale_out.py) lost a request that way: nginx wakes on the header
-write and the worker is preempted right after it. Sent together, a response (Django's are one
-body chunk) reaches nginx whole or not at all, and "not at all" nginx retries on the next server.
+gunicorn sends the headers and the body in two writes. A server killed between them leaves nginx
+with a header it has already passed on, so it cannot retry elsewhere and the client gets a
+truncated response (seen in tests/project/web/test_scale_out.py). Sent together, a response
+reaches nginx whole or not at all, and "not at all" nginx retries on the next server.
 
 config/gunicorn.conf.py installs it with `install()`: gunicorn has no setting for its response
 class, and `gunicorn.http.wsgi.create` looks `Response` up in its module each time.
