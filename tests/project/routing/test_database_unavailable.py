@@ -3,7 +3,11 @@
 database port has nothing listening."""
 
 import pytest
+from django.db import IntegrityError, OperationalError
+from django.http import HttpResponse
+from django.test import RequestFactory
 
+from project.routing.database_unavailable import DatabaseUnavailableMiddleware
 from tests.servers import free_port, running_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,11 +35,20 @@ def test_an_api_request_without_its_database_gets_a_json_503_with_retry_after(se
     assert reply.headers["retry-after"] == "5"
 
 
-def test_a_page_without_its_database_gets_a_503_not_a_server_error(server_without_database):
-    reply = server_without_database.get("/products/")
+def test_a_page_without_its_database_gets_a_503_not_a_server_error():
+    middleware = DatabaseUnavailableMiddleware(lambda request: HttpResponse())
 
-    assert reply.status_code == 503
-    assert reply.headers["retry-after"] == "5"
+    response = middleware.process_exception(RequestFactory().get("/products/"), OperationalError("server closed"))
+
+    assert response is not None
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def test_an_error_that_is_not_a_lost_connection_is_left_to_the_500_handler():
+    middleware = DatabaseUnavailableMiddleware(lambda request: HttpResponse())
+
+    assert middleware.process_exception(RequestFactory().get("/api/v1/orders/"), IntegrityError("dup")) is None
 
 
 def test_the_lost_database_is_logged_in_one_line_without_a_traceback(server_without_database):
