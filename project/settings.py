@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.api_schema import EnumNamesOfTheApps
 from project.caching import embedded_redis
+from project.routing.database_urls import database_config, split_database_urls
 from project.web import static_files
 
 django_stubs_ext.monkeypatch()
@@ -121,6 +122,8 @@ MIDDLEWARE = [
     "project.security.private_responses.PrivateWhenSignedIn",
     # Answers cached public API reads before sessions, auth and routing run (project/caching/response_cache.py).
     "project.caching.response_cache.PublicResponseCache",
+    # A lost database connection (a primary failing over) answers 503 with Retry-After, not a 500.
+    "project.routing.database_unavailable.DatabaseUnavailableMiddleware",
     # Pins unsafe requests to the primary; sends a client's reads to replicas that have its writes.
     "project.routing.read_your_writes.ReadYourWritesMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
@@ -187,7 +190,9 @@ TEMPLATES = [
 # https://docs.djangoproject.com/en/5.2/ref/settings/#databases
 # =============================================================================
 # Stage 1: a SQLite file. Stage 2+: DATABASE_URL=postgres://user:pass@host:5432/name
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{Path(VAR_DIR) / 'db.sqlite3'}")}
+# Failover: several hosts, as libpq takes them, and the one that is the primary now is used:
+# postgres://user:pass@db-1:5432,db-2:5432/name?target_session_attrs=read-write (docs/reliability.md)
+DATABASES = {"default": database_config(env.str("DATABASE_URL", default=f"sqlite:///{Path(VAR_DIR) / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process read while the job worker writes; IMMEDIATE takes the write
@@ -208,13 +213,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Stage 3: read replicas. Comma-separated URLs, each becoming an alias replica_1, replica_2, ...
+# A URL may list several hosts too (...?target_session_attrs=prefer-standby).
 # Routing (project/routing/routers.py): writes, migrations and transactions on the primary; reads on a
 # healthy replica that has replayed the client's last write (project/routing/read_your_writes.py).
 DATABASE_REPLICAS = []
-for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+for number, url in enumerate(split_database_urls(env.str("DATABASE_REPLICA_URLS", default="")), start=1):
     alias = f"replica_{number}"
     DATABASES[alias] = {
-        **env.db_url_config(url),
+        **database_config(url),
         "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
         "CONN_HEALTH_CHECKS": True,
         "ATOMIC_REQUESTS": False,
@@ -222,7 +228,9 @@ for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), star
         "TEST": {"MIRROR": "default"},
     }
     if DATABASES[alias]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES[alias]["OPTIONS"] = {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=1)}
+        DATABASES[alias].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("REPLICA_CONNECT_TIMEOUT", default=1)
+        )
     DATABASE_REPLICAS.append(alias)
 DATABASE_ROUTERS = ["project.routing.routers.ReplicaRouter"]
 # A replica leaves rotation when it lags more than this (time, bytes) or its connection fails.

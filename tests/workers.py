@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
@@ -22,8 +23,19 @@ def database_url_for_subprocesses() -> str:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
+    return postgres_url(db, name=db["NAME"])
+
+
+def postgres_url(db: dict, *, name: str) -> str:
+    """A DATABASES entry back as a URL, with its host list and target_session_attrs (failover)."""
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    hosts = (db["HOST"] or "localhost").split(",")
+    ports = str(db["PORT"] or "").split(",")
+    if len(ports) == 1:
+        ports *= len(hosts)
+    netloc = ",".join(f"{host}:{port or 5432}" for host, port in zip(hosts, ports, strict=True))
+    options = {key: value for key, value in db.get("OPTIONS", {}).items() if key == "target_session_attrs"}
+    return f"postgres://{auth}@{netloc}/{name}" + (f"?{urlencode(options)}" if options else "")
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import redis
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
@@ -67,7 +67,12 @@ class ReadYourWritesMiddleware:
             with routers.routing(pinned_to_primary=True):
                 response = self.get_response(request)
             if response.status_code < 400:
-                lsn = routers.primary_wal_lsn()
+                try:
+                    lsn = routers.primary_wal_lsn()
+                except DatabaseError as error:
+                    # The primary was lost after the commit: the client still gets its answer.
+                    logger.warning("read-your-writes: could not read the write position: %s", error)
+                    lsn = None
                 if lsn is not None:
                     remember_lsn(request, lsn)
             if settings.DATABASE_ROUTE_HEADER:

@@ -188,17 +188,21 @@ class ReplicaPool:
                 )
                 replay, lag_seconds, in_recovery = cursor.fetchone()
                 cursor.execute("SET statement_timeout = 0")
-            primary_lsn = primary_wal_lsn()
         except DatabaseError as error:
             self.mark_down(alias, error)
             return
+        try:
+            primary_lsn = primary_wal_lsn()
+        except DatabaseError:
+            # The primary is lost (failover): the replica still serves reads, its lag known by time only.
+            primary_lsn = None
         if not in_recovery:
             # A promoted replica is a second primary: reading from it could miss writes.
             self.mark_down(alias, "not in recovery (promoted?)")
             return
         health.replay_lsn = parse_lsn(replay)
         health.lag_seconds = float(lag_seconds)
-        health.lag_bytes = max(0, (primary_lsn or 0) - (health.replay_lsn or 0))
+        health.lag_bytes = max(0, primary_lsn - (health.replay_lsn or 0)) if primary_lsn else 0
 
 
 pool = ReplicaPool()
