@@ -15,14 +15,6 @@ from tests.redis_keys import forget_everything_cached
 from tests.users.factories import StaffFactory, TokenFactory, UserFactory
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "failover: kills the primary of ./scripts/pg-pair and promotes its replica "
-        "(tests/project/routing/test_failover_drill.py); skipped with the reason without multi-host URLs",
-    )
-
-
 @pytest.fixture(scope="session")
 def _cache_redis():
     client = redis.Redis.from_url(settings.REDIS_URL)
