@@ -25,7 +25,8 @@ class FakeSmtpServer:
         self.accepted_at: list[float] = []  # time.monotonic() of each message's acceptance
         self.holding = threading.Event()  # set while a message's data waits for its final reply
         self.mail_reply_delay = 0.0
-        self._waiting_since: dict[int, float] = {}  # client -> when its MAIL reply began to wait
+        # Each client past its MAIL command: when its delayed reply began to wait, or None once answered.
+        self._mail_waiting_since: dict[int, float | None] = {}
         self._lock = threading.Lock()
         self.on_quit: Callable[[], None] | None = None  # runs before QUIT is answered
         self._released = threading.Event()
@@ -36,6 +37,8 @@ class FakeSmtpServer:
             def handle(self) -> None:
                 with contextlib.suppress(OSError):  # a client killed mid-conversation
                     server._converse(self)
+                with server._lock:
+                    server._mail_waiting_since.pop(id(self), None)
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -54,12 +57,19 @@ class FakeSmtpServer:
     def slow(self, seconds: float) -> None:
         self.mail_reply_delay = seconds
 
-    def senders_waiting(self, *, for_at_least: float) -> int:
-        """How many clients wait on a slow MAIL reply that is still ``for_at_least`` seconds away."""
-        now = time.monotonic()
+    def senders_waiting(self) -> int:
         with self._lock:
-            return sum(
-                1 for since in self._waiting_since.values() if since + self.mail_reply_delay - now >= for_at_least
+            return sum(since is not None for since in self._mail_waiting_since.values())
+
+    def accepts_nothing_within(self, seconds: float) -> bool:
+        """No client can have a message accepted in the next ``seconds``: each one that sent MAIL
+        still waits on its reply for that long (a client killed now has nothing accepted, or
+        has committed and quit)."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            return all(
+                since is not None and since + self.mail_reply_delay >= deadline
+                for since in self._mail_waiting_since.values()
             )
 
     def _converse(self, handler: socketserver.StreamRequestHandler) -> None:
@@ -74,10 +84,10 @@ class FakeSmtpServer:
                 reply("250 fake-smtp")
             elif command.startswith("MAIL") and self.mail_reply_delay:
                 with self._lock:
-                    self._waiting_since[id(handler)] = time.monotonic()
+                    self._mail_waiting_since[id(handler)] = time.monotonic()
                 time.sleep(self.mail_reply_delay)
                 with self._lock:
-                    del self._waiting_since[id(handler)]
+                    self._mail_waiting_since[id(handler)] = None
                 reply("250 OK")
             elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
                 reply("250 OK")
