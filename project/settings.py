@@ -332,6 +332,14 @@ BROKER_URL = env.str("BROKER_URL", default="") or REDIS_URL
 BROKER_IS_RABBITMQ = BROKER_URL.startswith(("amqp://", "amqps://"))
 # The longest a request waits on an unreachable broker before the message goes to the outbox.
 BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.5)
+# Redis: a worker silent this long (killed, machine lost) is taken for dead and its unacknowledged
+# messages go back to the queue. Shorter brings them back sooner, but runs a second time the jobs
+# of a live worker cut off from Redis that long (docs/jobs.md). RabbitMQ redelivers when the
+# connection drops.
+BROKER_HEARTBEAT_TIMEOUT = env.int("BROKER_HEARTBEAT_TIMEOUT", default=30)
+if BROKER_HEARTBEAT_TIMEOUT < 5:
+    # A live worker's heartbeat is its next Redis command, about once a second when idle.
+    raise ImproperlyConfigured("BROKER_HEARTBEAT_TIMEOUT must be at least 5 seconds.")
 _broker_query = "&" if "?" in BROKER_URL else "?"
 if BROKER_IS_RABBITMQ:
     # confirm_delivery: a send returns only once RabbitMQ has taken the message, or raises.
@@ -342,6 +350,11 @@ if BROKER_IS_RABBITMQ:
 else:
     BROKER_OPTIONS = {
         "url": f"{BROKER_URL}{_broker_query}socket_connect_timeout={BROKER_TIMEOUT}&socket_timeout={BROKER_TIMEOUT}",
+        "heartbeat_timeout": BROKER_HEARTBEAT_TIMEOUT * 1000,
+        # Maintenance (requeueing dead workers' messages) runs on 1 command in 4, not Dramatiq's
+        # 1 in 1,000 (many minutes with few workers): seconds after the timeout. With no dead
+        # worker it costs two sorted-set lookups.
+        "maintenance_chance": 250_000,
     }
 DRAMATIQ_BROKER = {
     "BROKER": (

@@ -58,17 +58,15 @@ if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
         _broker_url = f"unix://{_broker.path}?{urlencode(_query)}"
     else:
         _broker_url = _broker._replace(path=f"/{int(_broker.path.strip('/') or 0) + 1}").geturl()
+    # The production heartbeat and maintenance, so the crash tests prove what production does.
     DRAMATIQ_BROKER["OPTIONS"] = {  # noqa: F405
+        **DRAMATIQ_BROKER["OPTIONS"],  # noqa: F405
         # The next logical database after the cache's: a test's cache.clear() (FLUSHDB), in this
         # run or in another one beside it, never drops queued jobs.
         "url": _broker_url,
         # Queues of this run only (worker subprocesses inherit the variable): two runs side by side
         # on one Redis never take each other's jobs.
         "namespace": _per_run("HEADROOM_TEST_QUEUE_NAMESPACE", f"dramatiq-test-{os.getpid()}"),
-        # A killed worker's jobs go back to the queue after 5 s (60 s in production), so the
-        # crash tests are quick; maintenance runs on one command in ten to notice it.
-        "heartbeat_timeout": 5_000,
-        "maintenance_chance": 100_000,
     }
 
 if "pytest" in sys.modules:

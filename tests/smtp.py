@@ -3,13 +3,17 @@
 It keeps every message it accepted. ``hold()`` makes it wait before it answers the end of a
 message's data, then refuse it: a test kills the worker meanwhile, and the message was never
 accepted, as a real server drops a message whose client went away before the final reply.
+``slow(seconds)`` makes it answer each MAIL command that late, as a busy server does: a sender
+waits there with nothing of its message sent yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socketserver
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 HOLD_SECONDS_AT_MOST = 30
@@ -18,14 +22,23 @@ HOLD_SECONDS_AT_MOST = 30
 class FakeSmtpServer:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
+        self.accepted_at: list[float] = []  # time.monotonic() of each message's acceptance
         self.holding = threading.Event()  # set while a message's data waits for its final reply
+        self.mail_reply_delay = 0.0
+        # Each client past its MAIL command: when its delayed reply began to wait, or None once answered.
+        self._mail_waiting_since: dict[int, float | None] = {}
+        self._lock = threading.Lock()
+        self.on_quit: Callable[[], None] | None = None  # runs before QUIT is answered
         self._released = threading.Event()
         self._released.set()
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                server._converse(self)
+                with contextlib.suppress(OSError):  # a client killed mid-conversation
+                    server._converse(self)
+                with server._lock:
+                    server._mail_waiting_since.pop(id(self), None)
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -41,6 +54,24 @@ class FakeSmtpServer:
     def release(self) -> None:
         self._released.set()
 
+    def slow(self, seconds: float) -> None:
+        self.mail_reply_delay = seconds
+
+    def senders_waiting(self) -> int:
+        with self._lock:
+            return sum(since is not None for since in self._mail_waiting_since.values())
+
+    def accepts_nothing_within(self, seconds: float) -> bool:
+        """No client can have a message accepted in the next ``seconds``: each one that sent MAIL
+        still waits on its reply for that long (a client killed now has nothing accepted, or
+        has committed and quit)."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            return all(
+                since is not None and since + self.mail_reply_delay >= deadline
+                for since in self._mail_waiting_since.values()
+            )
+
     def _converse(self, handler: socketserver.StreamRequestHandler) -> None:
         def reply(line: str) -> None:
             handler.wfile.write(f"{line}\r\n".encode())
@@ -51,6 +82,13 @@ class FakeSmtpServer:
             command = line.decode(errors="replace").strip().upper()
             if command.startswith(("EHLO", "HELO")):
                 reply("250 fake-smtp")
+            elif command.startswith("MAIL") and self.mail_reply_delay:
+                with self._lock:
+                    self._mail_waiting_since[id(handler)] = time.monotonic()
+                time.sleep(self.mail_reply_delay)
+                with self._lock:
+                    self._mail_waiting_since[id(handler)] = None
+                reply("250 OK")
             elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
                 reply("250 OK")
             elif command == "DATA":
@@ -64,9 +102,13 @@ class FakeSmtpServer:
                     self.holding.clear()
                     reply("421 closing")  # a held message is never accepted: its client was killed meanwhile
                     return
-                self.messages.append(data)
+                with self._lock:
+                    self.messages.append(data)
+                    self.accepted_at.append(time.monotonic())
                 reply("250 accepted")
             elif command == "QUIT":
+                if self.on_quit:
+                    self.on_quit()
                 reply("221 bye")
                 return
             else:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 SAFE_KEY = "x" * 50
@@ -63,3 +64,31 @@ def test_a_misspelt_readiness_check_is_refused():
     result = _start_django(READINESS_REQUIRED="database:default,reddis")
     assert result.returncode != 0
     assert "READINESS_REQUIRED" in result.stderr
+
+
+def test_a_broker_heartbeat_timeout_under_5_s_is_refused():
+    result = _start_django(BROKER_HEARTBEAT_TIMEOUT="2")
+    assert result.returncode != 0
+    assert "BROKER_HEARTBEAT_TIMEOUT" in result.stderr
+
+
+def test_the_test_runs_redis_broker_takes_a_worker_for_dead_as_production_does():
+    if not settings.DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):
+        pytest.skip("the Redis broker's options; this run uses RabbitMQ")
+    production = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from project import settings as s; o = s.DRAMATIQ_BROKER['OPTIONS'];"
+            "print(o['heartbeat_timeout'], o['maintenance_chance'])",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": SAFE_KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    options = settings.DRAMATIQ_BROKER["OPTIONS"]
+    assert production.stdout.split() == [str(options["heartbeat_timeout"]), str(options["maintenance_chance"])]
+    assert options["heartbeat_timeout"] == 30_000
