@@ -97,6 +97,7 @@ def _names(*, app: str, model: str) -> dict[str, str]:
         "app_name": app,
         "model_name": model,
         "model_snake": model_snake,
+        "model_lower": model.lower(),  # as in the model's label: garden_tools.gardentool
         # The list's view class: the app's name (WidgetsApi), unless that is the detail's (WidgetApi).
         "model_name_plural": plural if plural != model else f"{model}List",
         "verbose_name": app.replace("_", " ").capitalize(),
