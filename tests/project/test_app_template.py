@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from project.management.commands.new_app import _singular_class_name
 
 BASE_DIR = Path(settings.BASE_DIR)
 # Two words: the URL (garden-tools/), model label (garden_tools.gardentool) and class names each differ.
@@ -87,3 +90,19 @@ def test_a_new_app_is_wired_in_and_passes_its_own_tests_unedited(repository_copy
     assert f'layers = ["apps.seeding", "apps.{APP}", ' in (repository_copy / "pyproject.toml").read_text()
     tests = _run(repository_copy, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"tests/{APP}", *WIRING_TESTS)
     assert " passed" in tests, tests
+
+
+@pytest.mark.parametrize(
+    ("app", "model"),
+    [("widgets", "Widget"), ("garden_tools", "GardenTool"), ("categories", "Category"), ("glass", "Glass")],
+)
+def test_the_model_is_named_after_the_app_in_the_singular(app, model):
+    assert _singular_class_name(app) == model
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"), [("users", "label of an installed app"), ("json", "existing Python module")]
+)
+def test_a_name_taken_already_is_refused_before_anything_is_written(name, reason):
+    with pytest.raises(CommandError, match=reason):
+        call_command("new_app", name)

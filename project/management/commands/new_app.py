@@ -10,6 +10,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.templates import TemplateCommand
@@ -30,6 +31,10 @@ class Command(TemplateCommand):
         name: str = options["name"]
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise CommandError(f"{name!r}: use lower case letters, digits and underscores, as a package name")
+        self.app_or_project, self.a_or_an = "app", "an"
+        self.validate_name(name)  # startapp's own check: an identifier that shadows no importable module
+        if name in {config.label for config in apps.get_app_configs()}:
+            raise CommandError(f"{name!r} is the label of an installed app already")
         model = options["model"] or _singular_class_name(name)
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", model):
             raise CommandError(f"{model!r}: the model's name is a class name, in CamelCase")
