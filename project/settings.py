@@ -99,8 +99,9 @@ THIRD_PARTY_APPS = [
     "axes",
     "django_ratelimit",
 ]
-# Add your own apps here, below the kit's: each under apps/, with its services, selectors and
-# actors (STYLE.md). "project" is the wiring, not an app; first, so its ready() runs before theirs.
+# Your own apps, each under apps/: `./scripts/new-app <name>` makes one and adds it here; its routes,
+# jobs and caching are found from this list (docs/adding-an-app.md). "project" is the wiring, not an
+# app; first, so its ready() runs before theirs.
 LOCAL_APPS = [
     "project",
     "apps.core",
