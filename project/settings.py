@@ -357,7 +357,7 @@ else:
         # worker it costs two sorted-set lookups.
         "maintenance_chance": 250_000,
     }
-DRAMATIQ_BROKER = {
+DRAMATIQ_BROKER: dict[str, Any] = {
     "BROKER": (
         "dramatiq.brokers.rabbitmq.RabbitmqBroker" if BROKER_IS_RABBITMQ else "dramatiq.brokers.redis.RedisBroker"
     ),

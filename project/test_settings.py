@@ -27,15 +27,16 @@ os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
 _per_run("CACHE_VERSION", f"test-{os.getpid()}")
 
 from project.settings import *  # noqa: E402,F403
+from project.settings import INSTALLED_APPS, MIDDLEWARE  # noqa: E402  # named: this module rebinds them
 
 # The N+1 guard on whatever the environment says (settings.py adds the same two entries when
 # N_PLUS_ONE_GUARD is true): tests/conftest.py runs every test inside zeal_context(), and the
 # servers that tests start run these settings too. Set here, not in os.environ, so that the
 # processes tests start on project.settings (production checks) do not inherit it.
 N_PLUS_ONE_GUARD = True
-if "zeal" not in INSTALLED_APPS:  # noqa: F405
-    INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]  # noqa: F405
-    MIDDLEWARE = ["project.ops.n_plus_one.NPlusOneGuardMiddleware", *MIDDLEWARE]  # noqa: F405
+if "zeal" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
+    MIDDLEWARE = ["project.ops.n_plus_one.NPlusOneGuardMiddleware", *MIDDLEWARE]
 
 # Hashing at full strength would dominate the run; the hasher choice itself is Django's concern.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,9 +7,11 @@ The broker itself is chosen in settings (BROKER_URL: Redis by default, amqp:// f
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import dramatiq
 from django_dramatiq.middleware import AdminMiddleware
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 
@@ -26,12 +28,12 @@ class RelayOutboxAtWorkerBoot(Middleware):
         relay_outbox.send()
 
 
-class JobLog(AdminMiddleware):
+class JobLog(AdminMiddleware):  # type: ignore[misc]  # django_dramatiq is untyped
     """django_dramatiq's job log for the admin, without its race: a message is put on the queue
     before ``after_enqueue`` runs, so a fast worker can record "running" or "done" first. Here
     an enqueue never overwrites those; a retry's re-enqueue still turns "failed" into "delayed"."""
 
-    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         from django.utils import timezone
         from django_dramatiq.models import Task
 
@@ -62,7 +64,7 @@ class ReadYourWritesForJobs(Middleware):
     def __init__(self) -> None:
         self._active = threading.local()
 
-    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         from django.conf import settings
 
         from project.routing.routers import primary_wal_lsn
@@ -70,7 +72,7 @@ class ReadYourWritesForJobs(Middleware):
         if settings.DATABASE_REPLICAS and "min_lsn" not in message.options:
             message.options["min_lsn"] = primary_wal_lsn()
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         from project.routing.routers import routing
 
         block = routing(min_lsn=message.options.get("min_lsn"))
@@ -80,14 +82,18 @@ class ReadYourWritesForJobs(Middleware):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message,
+        message: MessageProxy,
         *,
         result: object = None,
         exception: BaseException | None = None,
     ) -> None:
+        self._leave_block()
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self._leave_block()
+
+    def _leave_block(self) -> None:
         block = getattr(self._active, "block", None)
         if block is not None:
             self._active.block = None
             block.__exit__(None, None, None)
-
-    after_skip_message = after_process_message

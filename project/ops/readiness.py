@@ -11,6 +11,7 @@ never a hung probe. `/healthz` (project/urls.py) checks nothing: it is the liven
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -51,11 +52,11 @@ def check_redis(*, url: str) -> None:
 
 
 def check_broker() -> None:
-    url = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
+    url: str = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
     if not settings.BROKER_IS_RABBITMQ:
         check_redis(url=url)
         return
-    import pika
+    import pika  # type: ignore[import-untyped]
 
     parameters = pika.URLParameters(url)
     parameters.socket_timeout = CHECK_TIMEOUT_SECONDS
@@ -74,7 +75,7 @@ def check_deploy() -> None:
         messages = system_checks.run_checks(tags=[system_checks.Tags.security], include_deployment_checks=True)
     finally:
         connections.close_all()  # an app's check may read the database from this short-lived thread
-    errors = sorted({message.id for message in messages if message.is_serious() and not message.is_silenced()})
+    errors = sorted({str(message.id) for message in messages if message.is_serious() and not message.is_silenced()})
     if errors:
         raise DeployCheckFailed(", ".join(errors))
 
@@ -83,7 +84,7 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
     """Name -> check; a check raises when its dependency cannot serve."""
     checks: dict[str, Callable[[], None]] = {"database:default": lambda: check_database(alias="default")}
     for alias in settings.DATABASE_REPLICAS:
-        checks[f"database:{alias}"] = lambda alias=alias: check_database(alias=alias)
+        checks[f"database:{alias}"] = functools.partial(check_database, alias=alias)
     checks["redis"] = lambda: check_redis(url=settings.REDIS_URL)
     checks["broker"] = check_broker
     if settings.IS_PRODUCTION:

@@ -56,6 +56,10 @@ def remember_lsn(request: HttpRequest, lsn: int) -> None:
         logger.warning("read-your-writes: could not remember the write position: %s", error)
 
 
+# Marks a request already run again on the primary, so a second failure is not retried.
+RETRIED_ON_PRIMARY = "headroom.retried_on_primary"
+
+
 class ReadYourWritesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -95,12 +99,13 @@ class ReadYourWritesMiddleware:
         if request.method not in SAFE_METHODS or not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         failed = routers.current_state().replicas_used
-        if not failed or getattr(request, "_retried_on_primary", False):
+        match = request.resolver_match
+        if not failed or match is None or request.META.get(RETRIED_ON_PRIMARY):
             return None
         for alias in failed:
             routers.pool.mark_down(alias, exception)
         routers.forget_replicas_used()
-        request._retried_on_primary = True
-        match = request.resolver_match
+        request.META[RETRIED_ON_PRIMARY] = True
         with routers.use_primary():
-            return match.func(request, *match.args, **match.kwargs)
+            response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+            return response
