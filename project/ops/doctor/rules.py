@@ -21,6 +21,16 @@ from project.ops.doctor.sources.stage import WorkersReading
 GREEN, AMBER, RED, UNKNOWN = Severity.GREEN, Severity.AMBER, Severity.RED, Severity.UNKNOWN
 STAGES_DOC = "docs/stages.md"
 STAGE_2_DOC = "docs/stages.md#stage-2-one-server-with-real-services"
+# Where docs/doctor.md explains the findings of each source.
+DOCTOR_DOC = {
+    "workers": "docs/doctor.md#the-stage",
+    "postgres": "docs/doctor.md#postgresql",
+    "replicas": "docs/doctor.md#read-replicas",
+    "redis": "docs/doctor.md#redis",
+    "queues": "docs/doctor.md#jobs",
+    "jobs": "docs/doctor.md#jobs",
+    "prometheus": "docs/doctor.md#the-kits-own-signals-prometheus",
+}
 # Fewer Redis lookups than this say nothing about a hit ratio.
 REDIS_MIN_LOOKUPS = 1000
 
@@ -235,7 +245,7 @@ def _buffer_cache(pg: PostgresReading) -> Finding:
             f"{figures} (below {percent(settings.DOCTOR_BUFFER_CACHE_HIT_RATIO)}): the working set outgrows memory",
             "give PostgreSQL more memory (shared_buffers, a larger instance): the seed scales the database "
             "up before adding replicas",
-            "docs/doctor.md#postgresbuffer_cache",
+            DOCTOR_DOC["postgres"],
         )
     return Finding("postgres.buffer_cache", GREEN, figures)
 
@@ -250,7 +260,7 @@ def _sharding(pg: PostgresReading) -> Finding:
             f"the database is {size(pg.size_bytes)}{growth}: the seed's sharding threshold is {size(threshold)}",
             "first archive old rows and scale the server up; shard only when single-server performance is "
             "no longer acceptable",
-            "docs/doctor.md#postgressharding",
+            DOCTOR_DOC["postgres"],
         )
     return Finding(
         "postgres.sharding",
@@ -269,7 +279,7 @@ def _connections(pg: PostgresReading) -> Finding:
             RED if share >= 0.95 else AMBER,
             figures,
             "put PgBouncer in front of PostgreSQL, or lower gunicorn workers × threads per server",
-            "docs/doctor.md#postgresconnections",
+            DOCTOR_DOC["postgres"],
         )
     return Finding("postgres.connections", GREEN, figures)
 
@@ -300,7 +310,7 @@ def _sequential_scans(pg: PostgresReading) -> list[Finding]:
         ]
     findings = []
     for table in pg.large_tables_scanned:
-        if pg.window_seconds:
+        if pg.window_seconds and pg.window_seconds >= 3600:
             rate = f"{count(table.seq_scans / (pg.window_seconds / 3600))} times/h"
         else:
             rate = f"{count(table.seq_scans)} times"
@@ -567,7 +577,7 @@ def _unknown(source: str, what: str, readings: Readings, *, next_step: str = "")
         UNKNOWN,
         f"{what}: unknown, {readings.unknown.get(source, 'not read')}",
         next_step,
-        f"docs/doctor.md#{source}",
+        DOCTOR_DOC[source],
     )
 
 
