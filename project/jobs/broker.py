@@ -113,13 +113,17 @@ class WorkerHeartbeat(Middleware):
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stop.clear()
-        threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True).start()
+        self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
+        self._thread.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # a beat in flight must not write the member back after its removal
         try:
             with self._client() as client:
                 client.zrem(self._key(), self._member())
