@@ -31,8 +31,9 @@ DOCTOR_DOC = {
     "jobs": "docs/doctor.md#jobs",
     "prometheus": "docs/doctor.md#the-kits-own-signals-prometheus",
 }
-# Fewer Redis lookups than this say nothing about a hit ratio.
+# Fewer lookups (Redis) or block accesses (PostgreSQL) than these say nothing about a hit ratio.
 REDIS_MIN_LOOKUPS = 1000
+BUFFER_MIN_BLOCKS = 10_000
 
 
 @dataclass
@@ -65,7 +66,11 @@ def count(number: float) -> str:
 def size(number_of_bytes: float) -> str:
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if abs(number_of_bytes) < 1024 or unit == "TB":
-            return f"{number_of_bytes:.0f} {unit}" if unit == "B" else f"{number_of_bytes:.1f} {unit}"
+            return (
+                f"{number_of_bytes:.0f} {unit}"
+                if unit == "B"
+                else f"{number_of_bytes:.1f}".removesuffix(".0") + f" {unit}"
+            )
         number_of_bytes /= 1024
     raise AssertionError("unreachable")
 
@@ -214,7 +219,8 @@ def _read_share(pg: PostgresReading, readings: Readings) -> Finding:
             f"(fewer than DOCTOR_READ_SHARE_MIN_SAMPLE={settings.DOCTOR_READ_SHARE_MIN_SAMPLE})",
         )
     share = pg.reads / total
-    figures = f"reads are {percent(share)} of {count(total)} {pg.read_unit} {window(pg)}"
+    counted = "rows read and written" if pg.read_unit == "rows" else "statements that read or write"
+    figures = f"reads are {percent(share)} of {count(total)} {counted} {window(pg)}"
     if replicas_set:
         return Finding(
             "postgres.read_share", GREEN, f"read replicas: the step is taken; {figures}", "", "docs/replicas.md"
@@ -235,8 +241,12 @@ def _read_share(pg: PostgresReading, readings: Readings) -> Finding:
 
 
 def _buffer_cache(pg: PostgresReading) -> Finding:
-    if pg.buffer_hit_ratio is None:
-        return Finding("postgres.buffer_cache", GREEN, f"buffer cache: no block read {window(pg)}")
+    if pg.buffer_hit_ratio is None or pg.blocks < BUFFER_MIN_BLOCKS:
+        return Finding(
+            "postgres.buffer_cache",
+            GREEN,
+            f"buffer cache: too few block accesses to judge ({count(pg.blocks)} {window(pg)})",
+        )
     figures = f"buffer cache hit ratio {percent(pg.buffer_hit_ratio)} {window(pg)}"
     if pg.buffer_hit_ratio < settings.DOCTOR_BUFFER_CACHE_HIT_RATIO:
         return Finding(
@@ -383,7 +393,7 @@ def redis_findings(readings: Readings) -> list[Finding]:
             Finding(
                 "redis.hit_ratio",
                 GREEN,
-                f"Redis hit ratio: too few lookups to judge, {count(r.hits + r.misses)} {since}",
+                f"Redis hit ratio: too few lookups to judge ({count(r.hits + r.misses)} {since})",
             )
         )
     else:

@@ -79,6 +79,7 @@ class PostgresReading:
     writes: int
     read_unit: str  # "statements" (pg_stat_statements) or "rows" (pg_stat_database)
     buffer_hit_ratio: float | None
+    blocks: int  # block accesses in the window (hits and reads)
     size_bytes: int
     growth_bytes: int | None  # in the window; None on the first run
     connections: int
@@ -161,6 +162,7 @@ def read_postgres(*, alias: str = "default", now: float | None = None) -> Postgr
         writes=writes,
         read_unit=unit,
         buffer_hit_ratio=delta("blks_hit") / blocks if blocks else None,
+        blocks=blocks,
         size_bytes=int(size),
         growth_bytes=int(size) - previous["size"] if previous else None,
         connections=int(conns),
