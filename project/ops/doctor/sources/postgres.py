@@ -26,7 +26,8 @@ SNAPSHOT_TTL = 30 * 24 * 60 * 60
 
 DATABASE_SQL = """
 SELECT tup_returned, tup_inserted, tup_updated, tup_deleted, blks_read, blks_hit,
-       EXTRACT(EPOCH FROM stats_reset), pg_database_size(current_database()), current_database(),
+       EXTRACT(EPOCH FROM stats_reset), pg_database_size(current_database()),
+       datid::text || '@' || COALESCE(inet_server_addr()::text, 'socket') || ':' || COALESCE(inet_server_port(), 0),
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
        current_setting('max_connections')::int
 FROM pg_stat_database WHERE datname = current_database()
@@ -98,7 +99,7 @@ def read_postgres(*, alias: str = "default", now: float | None = None) -> Postgr
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")  # this transaction's cached statistics, if any
         cursor.execute(DATABASE_SQL)
-        (returned, inserted, updated, deleted, blks_read, blks_hit, reset, size, dbname, conns, max_conns) = (
+        (returned, inserted, updated, deleted, blks_read, blks_hit, reset, size, database, conns, max_conns) = (
             cursor.fetchone()
         )
         cursor.execute(TABLES_SQL)
@@ -106,7 +107,7 @@ def read_postgres(*, alias: str = "default", now: float | None = None) -> Postgr
     statements, missing = _statements(alias)
     current: dict[str, Any] = {
         "time": now,
-        "database": dbname,
+        "database": database,  # its oid on that server's address: a snapshot of another is not compared
         "stats_reset": float(reset) if reset is not None else None,
         "returned": int(returned),
         "written": int(inserted + updated + deleted),
@@ -181,6 +182,8 @@ def _previous_snapshot(current: dict[str, Any]) -> dict[str, Any] | None:
         and previous["database"] == current["database"]
         and previous["stats_reset"] == current["stats_reset"]
         and previous["time"] < current["time"]
+        # Counters that went back: the statistics were lost (a crash) or another server answers.
+        and all(previous[key] <= current[key] for key in ("returned", "written", "blks_read", "blks_hit"))
     )
     if not usable or current["time"] - previous["time"] >= settings.DOCTOR_WINDOW_SECONDS:  # type: ignore[index]
         cache.set(SNAPSHOT_KEY, current, SNAPSHOT_TTL)
