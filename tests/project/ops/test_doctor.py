@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from io import StringIO
 
 import dramatiq
@@ -91,6 +93,29 @@ def test_the_command_prints_the_same_verdict_as_json_and_exits_0_without_red(emp
     }
 
 
+def test_jobs_kept_in_the_outbox_are_counted_with_the_age_of_the_oldest():
+    from apps.core.models import OutboxMessage
+
+    OutboxMessage.objects.create(message_id=uuid.uuid4(), actor_name="relay_outbox", queue_name="default", data="{}")
+
+    outbox = finding(diagnose(), "jobs.outbox")
+
+    assert outbox.severity is Severity.AMBER
+    assert outbox.message.startswith("outbox: 1 jobs kept while the broker was unreachable, oldest ")
+
+
+def test_dead_letters_are_counted_per_actor_from_the_job_log():
+    from django_dramatiq.models import Task
+
+    for _ in range(2):
+        Task.tasks.create(id=uuid.uuid4(), actor_name="send_welcome_email", status=Task.STATUS_FAILED, message_data=b"")
+
+    dead = finding(diagnose(), "jobs.dead_letters")
+
+    assert dead.severity is Severity.AMBER
+    assert dead.message == "dead letters: 2 jobs failed after their last retry (send_welcome_email 2)"
+
+
 def test_redis_unreachable_is_unknown_and_every_other_source_still_runs(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/8"  # a closed port
 
@@ -156,7 +181,7 @@ def test_the_command_runs_as_a_process_and_prints_the_table():
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "project.test_settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.test_settings"},
     )
 
     assert result.returncode in (0, 1), result.stderr

@@ -129,6 +129,7 @@ def test_without_pg_stat_statements_top_statements_are_unknown_and_the_rest_runs
 
 
 @pytest.mark.replica
+@pytest.mark.django_db(transaction=True, databases="__all__")  # the doctor checks replica_1 itself
 def test_with_the_replica_pair_it_reports_each_replicas_lag_and_that_the_step_is_taken(postgres, settings):
     from django.conf import settings as django_settings
 
