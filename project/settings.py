@@ -376,8 +376,13 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "project.jobs.broker.ReadYourWritesForJobs",
         # Re-sends what the outbox kept while the broker was down, whenever a worker starts.
         "project.jobs.broker.RelayOutboxAtWorkerBoot",
+        # Each worker process reports in to Redis, for `manage.py doctor` (docs/doctor.md).
+        "project.jobs.broker.WorkerHeartbeat",
     ],
 }
+# Seconds between two heartbeats of a worker process, and after which a silent one no longer counts.
+WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)
+WORKER_HEARTBEAT_TIMEOUT = env.float("WORKER_HEARTBEAT_TIMEOUT", default=60.0)
 # Worker processes import every app's actors.py, and tasks.py: dramatiq_crontab.tasks holds the
 # heartbeat actor the scheduler (`manage.py crontab`, which finds tasks.py itself) sends each minute.
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
@@ -700,3 +705,38 @@ LOGGING = {
         "django.request": {"filters": ["redact_urls"]},
     },
 }
+
+# =============================================================================
+# The scaling doctor: `manage.py doctor`, /ops/doctor.json (docs/doctor.md)
+# =============================================================================
+# Prometheus's base URL (http://prometheus:9090): the kit's own signals (cache hit ratios, p95 and
+# 5xx per route, CPU, app servers) come from its HTTP API. Unset: those findings are "unknown".
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="").rstrip("/")
+# Statistics are compared with a snapshot kept in Redis; it is replaced once older than this.
+DOCTOR_WINDOW_SECONDS = env.int("DOCTOR_WINDOW_SECONDS", default=24 * 60 * 60)
+# The thresholds. Where the seed (docs/doctor.md, "Sources") gives one, it is the default.
+# Read replicas "when 70%+ of your queries are reads"; judged over at least this many statements (rows without pg_stat_statements).
+DOCTOR_REPLICAS_READ_SHARE = env.float("DOCTOR_REPLICAS_READ_SHARE", default=0.70)
+DOCTOR_READ_SHARE_MIN_SAMPLE = env.int("DOCTOR_READ_SHARE_MIN_SAMPLE", default=1000)
+# Auto-scaling: "scale up when CPU > 70%, scale down when CPU < 30%".
+DOCTOR_CPU_SCALE_OUT = env.float("DOCTOR_CPU_SCALE_OUT", default=0.70)
+DOCTOR_CPU_SCALE_IN = env.float("DOCTOR_CPU_SCALE_IN", default=0.30)
+# Sharding "when the database size > 1TB".
+DOCTOR_SHARDING_DATABASE_BYTES = env.int("DOCTOR_SHARDING_DATABASE_BYTES", default=1024**4)
+# PostgreSQL's buffer cache hit ratio below this: the working set no longer fits in memory.
+DOCTOR_BUFFER_CACHE_HIT_RATIO = env.float("DOCTOR_BUFFER_CACHE_HIT_RATIO", default=0.99)
+# Connections in use against max_connections.
+DOCTOR_CONNECTIONS_SHARE = env.float("DOCTOR_CONNECTIONS_SHARE", default=0.80)
+# A table this large read by sequential scan this many times in the window wants an index.
+DOCTOR_SEQ_SCAN_MIN_ROWS = env.int("DOCTOR_SEQ_SCAN_MIN_ROWS", default=100_000)
+DOCTOR_SEQ_SCAN_MIN_SCANS = env.int("DOCTOR_SEQ_SCAN_MIN_SCANS", default=10)
+# Redis and the caches: hit ratios below these; Redis memory above this share of maxmemory.
+DOCTOR_REDIS_HIT_RATIO = env.float("DOCTOR_REDIS_HIT_RATIO", default=0.80)
+DOCTOR_CACHE_HIT_RATIO = env.float("DOCTOR_CACHE_HIT_RATIO", default=0.50)
+DOCTOR_REDIS_MEMORY_SHARE = env.float("DOCTOR_REDIS_MEMORY_SHARE", default=0.90)
+# A job waiting longer than these (seconds) is amber, then red.
+DOCTOR_QUEUE_AGE_AMBER = env.int("DOCTOR_QUEUE_AGE_AMBER", default=60)
+DOCTOR_QUEUE_AGE_RED = env.int("DOCTOR_QUEUE_AGE_RED", default=10 * 60)
+# Per route: p95 latency (milliseconds) and share of 5xx answers above these.
+DOCTOR_P95_MS = env.int("DOCTOR_P95_MS", default=500)
+DOCTOR_5XX_SHARE = env.float("DOCTOR_5XX_SHARE", default=0.01)

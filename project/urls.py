@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.users.limits import limit_posts_per_ip
+from project.ops.doctor.views import DoctorView
 from project.ops.readiness import readyz
 
 
@@ -23,6 +24,8 @@ api_docs = csp_update({"img-src": ["data:"]})(
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # The scaling doctor's verdict, for staff (docs/doctor.md).
+    path("ops/doctor.json", DoctorView.as_view(), name="ops-doctor"),
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),

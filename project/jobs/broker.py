@@ -6,13 +6,21 @@ The broker itself is chosen in settings (BROKER_URL: Redis by default, amqp:// f
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
+import time
 from typing import Any
 
 import dramatiq
+import redis
+from django.conf import settings
 from django_dramatiq.middleware import AdminMiddleware
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
 
 
 class RelayOutboxAtWorkerBoot(Middleware):
@@ -97,3 +105,59 @@ class ReadYourWritesForJobs(Middleware):
         if block is not None:
             self._active.block = None
             block.__exit__(None, None, None)
+
+
+def workers_key() -> str:
+    """A sorted set in Redis: each job worker process and the time of its last heartbeat."""
+    return f"{settings.CACHE_KEY_PREFIX}:ops:workers"
+
+
+class WorkerHeartbeat(Middleware):
+    """Each worker process writes the time into a Redis sorted set every WORKER_HEARTBEAT_INTERVAL
+    seconds, so `manage.py doctor` can count the workers that report in (project/ops/doctor/).
+
+    Dramatiq's own heartbeats cannot tell: every process that enqueues writes one too. A stopped
+    worker removes itself; a killed one stops counting after WORKER_HEARTBEAT_TIMEOUT.
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # a beat in flight must not write the member back after its removal
+        try:
+            with self._client() as client:
+                client.zrem(self._key(), self._member())
+        except redis.RedisError as error:  # it stops counting after WORKER_HEARTBEAT_TIMEOUT anyway
+            logger.warning("worker heartbeat not removed: %r", error)
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._client() as client:
+                    client.zadd(self._key(), {self._member(): time.time()})
+                    # Processes gone for a day are forgotten, so the set stays small.
+                    client.zremrangebyscore(self._key(), "-inf", time.time() - 24 * 60 * 60)
+            except Exception as error:  # Redis down: the doctor shows no worker; the worker keeps working
+                logger.warning("worker heartbeat not written: %r", error)
+            self._stop.wait(settings.WORKER_HEARTBEAT_INTERVAL)
+
+    @staticmethod
+    def _client() -> redis.Redis:
+        return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+    @staticmethod
+    def _key() -> str:
+        return workers_key()
+
+    @staticmethod
+    def _member() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"

@@ -1,2 +1,3 @@
 """What an operator asks of a running kit: is it ready (``readiness``), what did a request cost
-(``server_timing``), and did code load rows one by one (``n_plus_one``, development and tests)."""
+(``server_timing``), did code load rows one by one (``n_plus_one``, development and tests), and
+which scaling step is needed now (``doctor``, `manage.py doctor`)."""

@@ -143,6 +143,14 @@ class ReplicaPool:
             return None
         return random.choice(candidates)
 
+    def is_down(self, alias: str) -> bool:
+        """Out of rotation after a failed check or a promotion, for REPLICA_RETRY_SECONDS."""
+        return self.health(alias).down_until > time.monotonic()
+
+    def in_rotation(self, alias: str) -> bool:
+        """Whether a read with no read-your-writes position may go to ``alias`` now."""
+        return self._usable(alias, min_lsn=None)
+
     def _log_rotation_change(self, *, all_out: bool) -> None:
         """Once when the last replica leaves rotation, once when one is back: not per request."""
         if all_out != self._all_out and self.aliases:

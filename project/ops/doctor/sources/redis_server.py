@@ -1,0 +1,39 @@
+"""Redis's INFO: hit ratio, memory against maxmemory, evictions (counters since Redis started)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class RedisReading:
+    hits: int
+    misses: int
+    used_memory: int
+    maxmemory: int  # 0: no limit
+    evicted_keys: int
+    uptime_seconds: int
+
+    @property
+    def hit_ratio(self) -> float | None:
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+
+def read_redis() -> RedisReading:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        info = client.info()
+    finally:
+        client.close()
+    return RedisReading(
+        hits=int(info["keyspace_hits"]),
+        misses=int(info["keyspace_misses"]),
+        used_memory=int(info["used_memory"]),
+        maxmemory=int(info.get("maxmemory", 0)),
+        evicted_keys=int(info["evicted_keys"]),
+        uptime_seconds=int(info["uptime_in_seconds"]),
+    )

@@ -1,0 +1,18 @@
+"""/ops/doctor.json: the verdict, for staff (the ops page reads it)."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from project.ops.doctor.verdict import diagnose
+
+
+class DoctorView(APIView):
+    permission_classes = [IsAdminUser]
+    schema = None  # operations, not API v1
+
+    def get(self, request: Request) -> Response:
+        return Response(diagnose().as_dict(), headers={"Cache-Control": "no-store"})
