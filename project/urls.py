@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.users.limits import limit_posts_per_ip
+from project.ops.metrics import metrics_view
 from project.ops.readiness import readyz
 
 
@@ -23,6 +24,8 @@ api_docs = csp_update({"img-src": ["data:"]})(
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Prometheus exposition: a 404 unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS is set (docs/observability.md).
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),

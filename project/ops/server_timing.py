@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cacheops.signals import cache_read
@@ -33,22 +33,44 @@ HEADER = "Server-Timing"
 
 
 @dataclass
-class RequestCost:
-    db_seconds: float = 0.0
+class SqlCost:
+    """The statements of one request on one database alias, reads (SELECT) or writes (anything else)."""
+
     queries: int = 0
+    seconds: float = 0.0
+
+
+def statement_kind(sql: str) -> str:
+    return "read" if sql.lstrip()[:6].upper() == "SELECT" else "write"
+
+
+@dataclass
+class RequestCost:
     cache_hits: int = 0
     cache_misses: int = 0
+    # (alias, "read" | "write") -> its cost; the metrics (project/ops/metrics.py) export it as is.
+    sql: dict[tuple[str, str], SqlCost] = field(default_factory=dict)
 
-    def count_query(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-    ) -> Any:
-        """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)."""
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.db_seconds += time.perf_counter() - start
-            self.queries += 1
+    @property
+    def queries(self) -> int:
+        return sum(cost.queries for cost in self.sql.values())
+
+    @property
+    def db_seconds(self) -> float:
+        return sum(cost.seconds for cost in self.sql.values())
+
+    def wrapper_for(self, alias: str) -> Callable[..., Any]:
+        def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+            """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)."""
+            start = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                cost = self.sql.setdefault((alias, statement_kind(sql)), SqlCost())
+                cost.seconds += time.perf_counter() - start
+                cost.queries += 1
+
+        return count_query
 
 
 _current: ContextVar[RequestCost | None] = ContextVar("server_timing_request_cost", default=None)
@@ -80,7 +102,13 @@ def header_value(cost: RequestCost, *, app_seconds: float, response_cache_hit: b
 
 
 @contextmanager
-def _measuring() -> Iterator[RequestCost]:
+def measuring() -> Iterator[RequestCost]:
+    """What the request costs; the middleware that is outermost measures, one nested in it (Server-Timing
+    inside the metrics) shares the same numbers instead of counting every query twice."""
+    cost = _current.get()
+    if cost is not None:
+        yield cost
+        return
     cost = RequestCost()
     token = _current.set(cost)
     try:
@@ -88,7 +116,7 @@ def _measuring() -> Iterator[RequestCost]:
             # Every alias, replicas included; a connection object is per thread (or per asyncio
             # context), so the wrapper sees only this request's queries. Nothing connects here.
             for connection in connections.all():
-                stack.enter_context(connection.execute_wrapper(cost.count_query))
+                stack.enter_context(connection.execute_wrapper(cost.wrapper_for(connection.alias)))
             yield cost
     finally:
         _current.reset(token)
@@ -104,7 +132,7 @@ class ServerTimingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
-        with _measuring() as cost:
+        with measuring() as cost:
             response = self.get_response(request)
         return self._with_header(request, response, cost, time.perf_counter() - start)
 

@@ -152,6 +152,11 @@ class ReplicaPool:
             else:
                 logger.warning("a replica is back in rotation")
 
+    def in_rotation(self, alias: str) -> bool:
+        """Whether reads without a read-your-writes position may go to ``alias`` now (no check is made)."""
+        health = self.health(alias)
+        return health.down_until <= time.monotonic() and not _lags_too_much(health)
+
     def _usable(self, alias: str, *, min_lsn: int | None) -> bool:
         health = self.health(alias)
         now = time.monotonic()
@@ -161,7 +166,7 @@ class ReplicaPool:
             self.check(alias)
             if health.down_until > now:
                 return False
-        if health.lag_seconds > settings.REPLICA_MAX_LAG_SECONDS or health.lag_bytes > settings.REPLICA_MAX_LAG_BYTES:
+        if _lags_too_much(health):
             return False
         if min_lsn is not None and (health.replay_lsn is None or health.replay_lsn < min_lsn):
             # Cached positions are up to one check interval old: look again before giving up.
@@ -199,6 +204,12 @@ class ReplicaPool:
         health.replay_lsn = parse_lsn(replay)
         health.lag_seconds = float(lag_seconds)
         health.lag_bytes = max(0, (primary_lsn or 0) - (health.replay_lsn or 0))
+
+
+def _lags_too_much(health: ReplicaHealth) -> bool:
+    return bool(
+        health.lag_seconds > settings.REPLICA_MAX_LAG_SECONDS or health.lag_bytes > settings.REPLICA_MAX_LAG_BYTES
+    )
 
 
 pool = ReplicaPool()
