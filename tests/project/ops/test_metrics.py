@@ -248,3 +248,29 @@ def test_a_metric_that_fails_never_breaks_the_request(client, monkeypatch, caplo
 
     assert response.status_code == 200
     assert "could not record a request" in caplog.text
+
+
+# --- a job worker's port ---------------------------------------------------------------------------
+
+
+def worker_get(path: str, *, authorization: str = "", address: str = "127.0.0.1") -> tuple[str, bytes]:
+    answered: list[str] = []
+    environ = {"PATH_INFO": path, "HTTP_AUTHORIZATION": authorization, "REMOTE_ADDR": address}
+    body = b"".join(metrics.worker_metrics_app(environ, lambda status, headers: answered.append(status)))
+    return answered[0], body
+
+
+@pytest.mark.django_db
+def test_a_workers_port_answers_the_token_like_metrics(metrics_token):
+    status, body = worker_get("/metrics", authorization=f"Bearer {metrics_token}")
+
+    assert status == "200 OK"
+    assert b"headroom_queue_depth" in body
+    assert worker_get("/metrics")[0] == "403 Forbidden"
+    assert worker_get("/other", authorization=f"Bearer {metrics_token}")[0] == "404 Not Found"
+
+
+def test_a_worker_opens_no_port_when_nobody_may_read_it(settings):
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS = "", []
+
+    assert metrics.JobMetrics().forks == []
