@@ -20,6 +20,7 @@ docs/observability.md says what each series means.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -42,11 +43,38 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
+from project.caching.response_cache import cache_outcome
+from project.ops.server_timing import RequestCost, measuring
+
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 UNROUTED = "<unrouted>"  # a 404 no URL pattern matched: one label value, whatever the path
+
+# Each update of a multiprocess value asks for the process id, to notice a fork: a system call,
+# slow in some sandboxes. The id kept here is refreshed after each fork instead.
+_pid = os.getpid()
+
+
+def _process_id() -> int:
+    return _pid
+
+
+def _refresh_process_id() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_process_id)
+
+
+def _use_multiprocess_values() -> None:
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
+
+
+if os.environ.get(MULTIPROC_ENV):  # set by config/gunicorn.conf.py before this is imported
+    _use_multiprocess_values()
 
 # --- the series updated as things happen ---------------------------------------------------------
 
@@ -98,6 +126,11 @@ job_duration = Histogram(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # label values are bounded; labels() takes a lock and builds a key
+def _child(metric: Any, *labels: str) -> Any:
+    return metric.labels(*labels)
+
+
 def enabled() -> bool:
     """Whether anyone may read the metrics: with no way in, none is served."""
     return bool(settings.METRICS_TOKEN or settings.METRICS_ALLOWED_NETWORKS)
@@ -146,11 +179,12 @@ class RequestMetricsMiddleware:
     """Outermost but for whitenoise (static files are not counted), so it sees response-cache hits."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from project.ops.server_timing import install_query_counting
+
         self.get_response = get_response
+        install_query_counting()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from project.ops.server_timing import measuring
-
         start = time.perf_counter()
         with measuring() as cost:
             response = self.get_response(request)
@@ -161,9 +195,7 @@ class RequestMetricsMiddleware:
         return response
 
     @staticmethod
-    def _record(request: HttpRequest, response: HttpResponse, cost: Any, seconds: float) -> None:
-        from project.caching.response_cache import cache_outcome
-
+    def _record(request: HttpRequest, response: HttpResponse, cost: RequestCost, seconds: float) -> None:
         outcome = cache_outcome(request)
         match = request.resolver_match
         if match is not None:
@@ -173,13 +205,13 @@ class RequestMetricsMiddleware:
         else:
             route = UNROUTED
         method = request.method if request.method in METHODS else "other"
-        http_requests.labels(route, method, str(response.status_code)).inc()
-        http_request_duration.labels(route).observe(seconds)
+        _child(http_requests, route, method, str(response.status_code)).inc()
+        _child(http_request_duration, route).observe(seconds)
         for (alias, kind), sql in cost.sql.items():
-            db_queries.labels(alias, kind).inc(sql.queries)
-            db_query_seconds.labels(alias, kind).inc(sql.seconds)
+            _child(db_queries, alias, kind).inc(sql.queries)
+            _child(db_query_seconds, alias, kind).inc(sql.seconds)
         if outcome is not None:
-            response_cache_requests.labels(*outcome).inc()
+            _child(response_cache_requests, *outcome).inc()
 
 
 # --- exposition ----------------------------------------------------------------------------------
@@ -346,7 +378,7 @@ def use_multiprocess_directory(directory: Path) -> None:
     Series are created on their first ``labels()``, so setting it at boot takes effect for all."""
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROC_ENV] = str(directory)
-    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    _use_multiprocess_values()
     remove_files_of_dead_processes(directory)
 
 

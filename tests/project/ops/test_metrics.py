@@ -241,7 +241,7 @@ def test_a_metric_that_fails_never_breaks_the_request(client, monkeypatch, caplo
     def broken(*args, **kwargs):
         raise RuntimeError("the metrics are broken")
 
-    monkeypatch.setattr(metrics.http_requests, "labels", broken)
+    monkeypatch.setattr(metrics, "_child", broken)
 
     with caplog.at_level(logging.ERROR, logger="project.ops.metrics"):
         response = client.get("/healthz")
