@@ -6,6 +6,7 @@ https://docs.gunicorn.org/en/stable/settings.html
 import multiprocessing
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -63,3 +64,25 @@ def on_starting(server) -> None:  # server: gunicorn's Arbiter
     # line (--control-socket) or in the environment is left alone.
     if server.cfg.control_socket == server.cfg.settings["control_socket"].default:
         server.cfg.set("control_socket", control_socket_path(bind_address=server.cfg.bind[0]))
+    # Every worker counts into these files and /metrics sums them (prometheus-client's multiprocess
+    # mode); emptied at start, so counts of a previous run are never served. Set before any worker forks.
+    directory = metrics_directory(bind_address=server.cfg.bind[0])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def metrics_directory(*, bind_address: str) -> Path:
+    """PROMETHEUS_MULTIPROC_DIR when set, else one directory per bound address under METRICS_DIR."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    base = Path(os.environ.get("METRICS_DIR") or var_dir / "metrics")
+    return base / f"web-{re.sub(r'[^A-Za-z0-9]+', '-', bind_address).strip('-')}"
+
+
+def child_exit(server, worker) -> None:  # in the master, after a worker exited
+    # Its live gauges (the breaker's state) stop counting; its counters stay in the sums.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -13,8 +13,10 @@ class ProjectConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from project.caching import invalidation, query_cache_guard
+        from project.ops import metrics
 
         query_cache_guard.install()
+        metrics.install()
         cache_invalidated.connect(invalidation.on_cache_invalidated, dispatch_uid="headroom-response-cache")
         invalidation.drop_caches_when_redis_recovers()
         # Every app's actors.py, in every process: services enqueue by actor name (apps/core/jobs.py).

@@ -9,6 +9,7 @@ Sections follow https://docs.djangoproject.com/en/5.2/ref/settings/ in a fixed o
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -151,6 +152,33 @@ if SERVER_TIMING:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache"),
         "project.ops.server_timing.ServerTimingMiddleware",
+    )
+
+# Prometheus metrics of every web process and job worker (project/ops/metrics.py, docs/observability.md).
+# METRICS_ENABLED=false takes the middleware and every receiver out (what scripts/bench-cache compares).
+# /metrics and a worker's port answer only a bearer METRICS_TOKEN or a client in METRICS_ALLOWED_NETWORKS
+# (the client IP as the throttles see it, NUM_PROXIES); with neither set, /metrics is a 404 and no
+# worker opens its port.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network ({_error})") from None
+if IS_PRODUCTION and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("ENVIRONMENT=production needs METRICS_TOKEN of 32+ random characters, or unset.")
+# Where each job worker serves its metrics (one port per machine or pod, every process of it summed).
+METRICS_WORKER_HOST = env.str("METRICS_WORKER_HOST", default="127.0.0.1")
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=9191)
+# The files through which the processes of one server share their counts (prometheus-client's multiprocess mode).
+METRICS_DIR = env.path("METRICS_DIR", default=str(Path(VAR_DIR) / "metrics"))
+if METRICS_ENABLED:
+    # Outermost after whitenoise: static files are not counted, response-cache hits are.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "project.ops.metrics.RequestMetricsMiddleware",
     )
 
 # The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of
@@ -365,6 +393,8 @@ DRAMATIQ_BROKER: dict[str, Any] = {
     # After-hooks run bottom-up: the job log records a failure before Retries re-enqueues it, so
     # in the admin a job waiting for its retry shows "delayed" and a dead-lettered one "failed".
     "MIDDLEWARE": [
+        # Jobs enqueued, run, failed, retried, dead-lettered (project/ops/metrics.py); a worker serves them.
+        *(["project.ops.metrics.JobMetrics"] if METRICS_ENABLED else []),
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",

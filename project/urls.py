@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apps.users.limits import limit_posts_per_ip
 from project.ops.doctor.views import DoctorView
+from project.ops.metrics import metrics_view
 from project.ops.readiness import readyz
 
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     # The scaling doctor's verdict, for staff (docs/doctor.md).
     path("ops/doctor.json", DoctorView.as_view(), name="ops-doctor"),
+    # Prometheus exposition: a 404 unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS is set (docs/observability.md).
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),

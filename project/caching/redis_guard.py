@@ -42,6 +42,7 @@ class RedisCircuitBreaker:
         self._outages = 0  # how many have begun: an answer to a call that spans the start of one is not used
         self._recovering_thread: int | None = None  # the thread dropping the caches; only its answers are used
         self._recovery_callbacks: list[Callable[[], None]] = []
+        self._state_listeners: list[Callable[..., None]] = []  # called with is_open=True at a trip, False at recovery
         self._lock = threading.Lock()
 
     @property
@@ -67,10 +68,13 @@ class RedisCircuitBreaker:
     def record_failure(self, error: Exception) -> None:
         with self._lock:
             self._open_until = time.monotonic() + self.cooldown_seconds
-            if self._down_since is None:
+            tripped = self._down_since is None
+            if tripped:
                 self._down_since = time.monotonic()
                 self._outages += 1
                 logger.warning("Redis unreachable (%s); serving without cache for now", error)
+        if tripped:
+            self._tell_listeners(is_open=True)
 
     def record_success(self) -> bool:
         """True when this success ends an outage: the recovery callbacks have just run."""
@@ -83,6 +87,7 @@ class RedisCircuitBreaker:
             self._down_since = None
             self._open_until = 0.0  # the caches are dropped through the same clients, right now
             self._recovering_thread = threading.get_ident()
+        self._tell_listeners(is_open=False)
         logger.warning("Redis is back after %.1f s; dropping caches written before the outage", outage)
         try:
             for callback in self._recovery_callbacks:
@@ -95,6 +100,15 @@ class RedisCircuitBreaker:
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
         self._recovery_callbacks.append(callback)
+
+    def on_state_change(self, listener: Callable[..., None]) -> None:
+        """``listener(is_open=...)`` when an outage begins (True) and when it ends (False): the metrics."""
+        if listener not in self._state_listeners:
+            self._state_listeners.append(listener)
+
+    def _tell_listeners(self, *, is_open: bool) -> None:
+        for listener in self._state_listeners:
+            listener(is_open=is_open)
 
     def reset(self) -> None:
         with self._lock:

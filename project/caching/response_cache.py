@@ -179,10 +179,16 @@ class PublicResponseCache:
         if match_endpoint is None:
             return self._with_http_cache_headers(request, self.get_response(request), public=False)
         endpoint, match = match_endpoint
+        if _has_credentials(request):
+            # Someone's own view of the data: never from or into the shared cache.
+            request.META[OUTCOME_KEY] = (endpoint.name, "bypass")
+            return self._with_http_cache_headers(request, self.get_response(request), public=False)
         _keep_only_known_params(request, endpoint.params)
         lookup, cached = _lookup(request, endpoint, match)
         if cached is not None:
+            request.META[OUTCOME_KEY] = (endpoint.name, "hit")
             return _replay(request, cached)
+        request.META[OUTCOME_KEY] = (endpoint.name, "bypass" if lookup is None else "miss")
         if lookup is None:
             response = self.get_response(request)
         else:
@@ -218,13 +224,15 @@ def _declared_endpoints() -> tuple[CachedEndpoint, ...]:
 def _match(request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]) -> tuple[CachedEndpoint, re.Match[str]] | None:
     if request.method != "GET" or not settings.RESPONSE_CACHE_ENABLED:
         return None
-    if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
-        return None  # someone's own view of the data: never from or into the shared cache
     for endpoint in endpoints:
         match = endpoint.path.fullmatch(request.path_info)
         if match:
             return endpoint, match
     return None
+
+
+def _has_credentials(request: HttpRequest) -> bool:
+    return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
 # Parameters whose junk values the view treats as absent are written the one way the view reads
@@ -337,10 +345,16 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
 
 # Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing.
 ANSWERED_KEY = "headroom.response_cache_hit"
+# (endpoint name, "hit" | "miss" | "bypass") of a GET to a cached endpoint, for the metrics.
+OUTCOME_KEY = "headroom.response_cache_outcome"
 
 
 def answered_from_cache(request: HttpRequest) -> bool:
     return request.META.get(ANSWERED_KEY, False)
+
+
+def cache_outcome(request: HttpRequest) -> tuple[str, str] | None:
+    return request.META.get(OUTCOME_KEY)
 
 
 def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:

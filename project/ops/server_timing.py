@@ -3,14 +3,14 @@
     Server-Timing: db;dur=3.2;desc="4 queries", cache;desc="2 hits 1 miss", app;dur=12.5
 
 - ``db``: time in SQL and the number of queries, over every database alias (the primary and each
-  replica), counted by an ``execute_wrapper`` installed on each connection for this request only.
+  replica), counted by an ``execute_wrapper`` on each connection for the request in its context.
 - ``cache``: reads of cacheops' query cache (its ``cache_read`` signal), hits and misses.
 - ``response-cache;desc="hit"``: the response cache (project/caching/response_cache.py) answered, before
   sessions, auth and the view ran; then ``db`` and ``cache`` are 0 by construction.
 - ``app``: the whole request below this middleware, in milliseconds.
 
-A request's numbers live in a context variable and in wrappers on its own thread's connections,
-so concurrent requests (threads or asyncio tasks) never mix. Settings add the middleware only
+A request's numbers live in a context variable, read by the wrappers on its own thread's
+connections, so concurrent requests (threads or asyncio tasks) never mix. Settings add the middleware only
 when SERVER_TIMING is on, so when off none of this runs, not even the signal receiver.
 """
 
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cacheops.signals import cache_read
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 
 from project.caching.response_cache import answered_from_cache
@@ -33,22 +35,36 @@ HEADER = "Server-Timing"
 
 
 @dataclass
-class RequestCost:
-    db_seconds: float = 0.0
+class SqlCost:
+    """The statements of one request on one database alias, reads (SELECT) or writes (anything else)."""
+
     queries: int = 0
+    seconds: float = 0.0
+
+
+def statement_kind(sql: str) -> str:
+    return "read" if sql.lstrip()[:6].upper() == "SELECT" else "write"
+
+
+@dataclass
+class RequestCost:
     cache_hits: int = 0
     cache_misses: int = 0
+    # (alias, "read" | "write") -> its cost; the metrics (project/ops/metrics.py) export it as is.
+    sql: dict[tuple[str, str], SqlCost] = field(default_factory=dict)
 
-    def count_query(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-    ) -> Any:
-        """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)."""
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.db_seconds += time.perf_counter() - start
-            self.queries += 1
+    @property
+    def queries(self) -> int:
+        return sum(cost.queries for cost in self.sql.values())
+
+    @property
+    def db_seconds(self) -> float:
+        return sum(cost.seconds for cost in self.sql.values())
+
+    def count_query(self, *, alias: str, sql: str, seconds: float) -> None:
+        cost = self.sql.setdefault((alias, statement_kind(sql)), SqlCost())
+        cost.seconds += seconds
+        cost.queries += 1
 
 
 _current: ContextVar[RequestCost | None] = ContextVar("server_timing_request_cost", default=None)
@@ -79,17 +95,50 @@ def header_value(cost: RequestCost, *, app_seconds: float, response_cache_hit: b
     return ", ".join(metrics)
 
 
+def _count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    """A connection execute_wrapper (https://docs.djangoproject.com/en/5.2/topics/db/instrumentation/)
+    on every connection, for good: it counts only inside ``measuring()``, whose request is the one
+    in this context (a connection object is per thread or asyncio context)."""
+    cost = _current.get()
+    if cost is None:
+        return execute(sql, params, many, context)
+    start = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        cost.count_query(alias=context["connection"].alias, sql=sql, seconds=time.perf_counter() - start)
+
+
+def _wrap(connection: BaseDatabaseWrapper) -> None:
+    if _count_query not in connection.execute_wrappers:
+        # First, not last: a `with connection.execute_wrapper(...)` block pops the last one on exit.
+        connection.execute_wrappers.insert(0, _count_query)
+
+
+def _wrap_new_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    _wrap(connection)
+
+
+def install_query_counting() -> None:
+    """Once per process, by the middlewares that measure: a wrapper installed per request would cost
+    every request a pass over every alias, with metrics always on."""
+    connection_created.connect(_wrap_new_connection, dispatch_uid="headroom-query-counting")
+    for connection in connections.all(initialized_only=True):
+        _wrap(connection)
+
+
 @contextmanager
-def _measuring() -> Iterator[RequestCost]:
+def measuring() -> Iterator[RequestCost]:
+    """What the request costs; the middleware that is outermost measures, one nested in it (Server-Timing
+    inside the metrics) shares the same numbers instead of counting every query twice."""
+    cost = _current.get()
+    if cost is not None:
+        yield cost
+        return
     cost = RequestCost()
     token = _current.set(cost)
     try:
-        with ExitStack() as stack:
-            # Every alias, replicas included; a connection object is per thread (or per asyncio
-            # context), so the wrapper sees only this request's queries. Nothing connects here.
-            for connection in connections.all():
-                stack.enter_context(connection.execute_wrapper(cost.count_query))
-            yield cost
+        yield cost
     finally:
         _current.reset(token)
 
@@ -101,10 +150,11 @@ class ServerTimingMiddleware:
         self.get_response = get_response
         # Connected here, not in ready(): with SERVER_TIMING off no receiver costs a cache read anything.
         cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
+        install_query_counting()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
-        with _measuring() as cost:
+        with measuring() as cost:
             response = self.get_response(request)
         return self._with_header(request, response, cost, time.perf_counter() - start)
 

@@ -23,6 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
+from project.ops.metrics import count_read_your_writes_pin
 from project.routing import routers
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class ReadYourWritesMiddleware:
         if not settings.DATABASE_REPLICAS:
             return self.get_response(request)
         if request.method not in SAFE_METHODS:
+            count_read_your_writes_pin("write")
             with routers.routing(pinned_to_primary=True):
                 response = self.get_response(request)
             if response.status_code < 400:
@@ -83,10 +85,15 @@ class ReadYourWritesMiddleware:
                 response["X-DB-Reads"] = routers.PRIMARY
             return response
         try:
-            routing = routers.routing(min_lsn=remembered_lsn(request))
+            min_lsn = remembered_lsn(request)
         except redis.RedisError:
             # Without Redis we cannot know what this client wrote: the primary is always right.
+            count_read_your_writes_pin("redis_down")
             routing = routers.routing(pinned_to_primary=True)
+        else:
+            if min_lsn is not None:
+                count_read_your_writes_pin("remembered")
+            routing = routers.routing(min_lsn=min_lsn)
         with routing:
             response = self.get_response(request)
             used = routers.current_state().replicas_used

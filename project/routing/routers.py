@@ -147,10 +147,6 @@ class ReplicaPool:
         """Out of rotation after a failed check or a promotion, for REPLICA_RETRY_SECONDS."""
         return self.health(alias).down_until > time.monotonic()
 
-    def in_rotation(self, alias: str) -> bool:
-        """Whether a read with no read-your-writes position may go to ``alias`` now."""
-        return self._usable(alias, min_lsn=None)
-
     def _log_rotation_change(self, *, all_out: bool) -> None:
         """Once when the last replica leaves rotation, once when one is back: not per request."""
         if all_out != self._all_out and self.aliases:
@@ -159,6 +155,11 @@ class ReplicaPool:
                 logger.warning("no healthy replica: reading from the primary")
             else:
                 logger.warning("a replica is back in rotation")
+
+    def in_rotation(self, alias: str) -> bool:
+        """Whether reads without a read-your-writes position may go to ``alias`` now (no check is made)."""
+        health = self.health(alias)
+        return health.down_until <= time.monotonic() and not _lags_too_much(health)
 
     def _usable(self, alias: str, *, min_lsn: int | None) -> bool:
         health = self.health(alias)
@@ -169,7 +170,7 @@ class ReplicaPool:
             self.check(alias)
             if health.down_until > now:
                 return False
-        if health.lag_seconds > settings.REPLICA_MAX_LAG_SECONDS or health.lag_bytes > settings.REPLICA_MAX_LAG_BYTES:
+        if _lags_too_much(health):
             return False
         if min_lsn is not None and (health.replay_lsn is None or health.replay_lsn < min_lsn):
             # Cached positions are up to one check interval old: look again before giving up.
@@ -211,6 +212,12 @@ class ReplicaPool:
         health.replay_lsn = parse_lsn(replay)
         health.lag_seconds = float(lag_seconds)
         health.lag_bytes = max(0, primary_lsn - (health.replay_lsn or 0)) if primary_lsn else 0
+
+
+def _lags_too_much(health: ReplicaHealth) -> bool:
+    return bool(
+        health.lag_seconds > settings.REPLICA_MAX_LAG_SECONDS or health.lag_bytes > settings.REPLICA_MAX_LAG_BYTES
+    )
 
 
 pool = ReplicaPool()

@@ -50,6 +50,7 @@ DETAIL_IDS = 100  # product detail requests rotate over this many products
 
 GOAL_DETAIL_VS_BARE = 0.8
 GOAL_LIST_VS_NAIVE = 10.0  # both: ratios of requests per second
+GOAL_METRICS_COST = 0.03  # the share of a cached hot read's requests per second the metrics may take
 
 
 @dataclass(frozen=True)
@@ -137,20 +138,32 @@ def benchmark(base_env: dict[str, str], profile: Profile) -> tuple[list[Target],
     """Both servers up, every target checked and measured; the servers are stopped on the way out."""
     cached_env = base_env
     uncached_env = {**base_env, "RESPONSE_CACHE_ENABLED": "false", "CACHEOPS_ENABLED": "false"}
-    with running_server("cached", cached_env) as cached, running_server("uncached", uncached_env) as uncached:
-        servers = {"cached": cached, "uncached": uncached}
+    # The same as "cached" without the Prometheus metrics: what they cost (docs/observability.md).
+    no_metrics_env = {**base_env, "METRICS_ENABLED": "false"}
+    with (
+        running_server("cached", cached_env) as cached,
+        running_server("uncached", uncached_env) as uncached,
+        running_server("cached-no-metrics", no_metrics_env) as no_metrics,
+    ):
+        servers = {"cached": cached, "uncached": uncached, "cached-no-metrics": no_metrics}
         detail_paths = [f"/api/v1/products/{product_id}/" for product_id in product_ids(DETAIL_IDS)]
         # In each round the targets run in this order: the two pairs the goals compare run back to back.
         targets = [
             Target("bare", "bare JsonResponse view (the ceiling)", "cached", ["/bench/bare"]),
             Target("detail-cached", "product detail, cached", "cached", detail_paths),
+            Target("detail-no-metrics", "product detail, cached, metrics off", "cached-no-metrics", detail_paths),
             Target("detail-uncached", "product detail, uncached", "uncached", detail_paths),
             Target("list-cached", "product list, API, cached", "cached", ["/api/v1/products/"]),
+            Target("list-no-metrics", "product list, cached, metrics off", "cached-no-metrics", ["/api/v1/products/"]),
             Target("list-naive", "product list, naive (N+1, no cache)", "uncached", ["/bench/naive-products/"]),
             Target("list-uncached", "product list, API, uncached", "uncached", ["/api/v1/products/"]),
         ]
         check_targets(servers, detail_paths)
-        count_queries(targets, {"cached": cached_env, "uncached": uncached_env}, profile.sql_probe_requests)
+        count_queries(
+            targets,
+            {"cached": cached_env, "uncached": uncached_env, "cached-no-metrics": no_metrics_env},
+            profile.sql_probe_requests,
+        )
         sessions_before = pg_sessions_opened()
         measure(servers, targets, profile)
         sessions_opened = pg_sessions_opened() - sessions_before
@@ -514,9 +527,18 @@ def print_results(
     for name, rps_ratio, cpu_ratio, goal in ratios:
         verdict = "" if smoke else f"; goal ≥ {goal:g}×: {'met' if rps_ratio >= goal else 'MISSED'}"
         print(f"{name}: {rps_ratio:.2f}× by rps ({cpu_ratio:.2f}× by app CPU per request){verdict}")
+    for name, on, off in (
+        ("cached product detail", detail, by_key["detail-no-metrics"]),
+        ("cached product list", cached_list, by_key["list-no-metrics"]),
+    ):
+        cost, cpu_cost = 1 - on.rps_ratio_to(off), on.cpu_us / off.cpu_us - 1
+        verdict = (
+            "" if smoke else f"; goal ≤ {GOAL_METRICS_COST:.0%}: {'met' if cost <= GOAL_METRICS_COST else 'MISSED'}"
+        )
+        print(f"metrics cost on the {name}: {cost:.1%} of rps ({cpu_cost:+.1%} app CPU per request){verdict}")
     print(
-        f"PostgreSQL connections opened while measuring: {sessions_opened}; "
-        f"gunicorn workers booted: {boots['cached']} (cached), {boots['uncached']} (uncached)"
+        f"PostgreSQL connections opened while measuring: {sessions_opened}; gunicorn workers booted: "
+        + ", ".join(f"{count} ({name})" for name, count in boots.items())
     )
     if smoke:
         print("smoke run: too short to judge the goals")

@@ -83,6 +83,15 @@ class Cluster:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         tmp.replace(self.state_file)  # atomic: `status` never reads half a file
+        # Each gunicorn, for Prometheus's file_sd_configs (config/prometheus/loopback.yml).
+        targets = [{"targets": [f"127.0.0.1:{instance.port}" for instance in self.instances]}]
+        tmp = self.prometheus_targets_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(targets, indent=2) + "\n")
+        tmp.replace(self.prometheus_targets_file)  # Prometheus re-reads it; never half a file
+
+    @property
+    def prometheus_targets_file(self) -> Path:
+        return self.directory / "prometheus-targets.json"
 
     @classmethod
     def load(cls, directory: Path) -> Cluster | None:
@@ -422,6 +431,7 @@ def stop() -> None:
     for instance in cluster.instances:
         stop_instance(instance)
     cluster.state_file.unlink()
+    cluster.prometheus_targets_file.unlink(missing_ok=True)
     say("cluster stopped")
 
 

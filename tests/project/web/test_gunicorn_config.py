@@ -23,9 +23,11 @@ VENV_BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None = None) -> Iterator[int]:
+def gunicorn_with_the_shipped_config(
+    var_dir: Path, *, access_log: Path | None = None, port: int | None = None
+) -> Iterator[int]:
     """One gunicorn from config/gunicorn.conf.py (one worker); yields its port once it answers."""
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.test_settings",
@@ -50,6 +52,21 @@ def gunicorn_with_the_shipped_config(var_dir: Path, *, access_log: Path | None =
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_the_metrics_directory_is_emptied_at_start_and_each_worker_counts_into_it(tmp_path):
+    port = free_port()
+    directory = tmp_path / "var" / "metrics" / f"web-127-0-0-1-{port}"
+    directory.mkdir(parents=True)
+    (directory / "counter_999999.db").write_bytes(b"a previous run's counts")
+
+    with gunicorn_with_the_shipped_config(tmp_path / "var", port=port):
+        http_status(port, "/healthz")
+        files = sorted(path.name for path in directory.iterdir())
+
+    assert "counter_999999.db" not in files
+    assert any(name.startswith("counter_") for name in files), files
+    assert any(name.startswith("histogram_") for name in files), files
 
 
 def test_every_access_log_line_is_json_even_when_the_client_sends_quotes_and_backslashes(tmp_path):

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from django.conf import settings
 
 METRICS = {
-    # Counters: the response cache (project/caching/response_cache.py) and the query cache (cacheops).
-    "response_cache_hits": "headroom_response_cache_hits_total",
-    "response_cache_misses": "headroom_response_cache_misses_total",
-    "query_cache_hits": "headroom_query_cache_hits_total",
-    "query_cache_misses": "headroom_query_cache_misses_total",
+    # Counters of project/ops/metrics.py: the response cache and the query cache (cacheops), by result.
+    "response_cache_hits": 'headroom_response_cache_requests_total{result="hit"}',
+    "response_cache_misses": 'headroom_response_cache_requests_total{result="miss"}',
+    "query_cache_hits": 'headroom_query_cache_reads_total{result="hit"}',
+    "query_cache_misses": 'headroom_query_cache_reads_total{result="miss"}',
     # Histogram of request durations in seconds, and counter of responses, both labelled by route.
     "request_duration": "headroom_http_request_duration_seconds",
     "requests": "headroom_http_requests_total",
