@@ -66,7 +66,7 @@ def test_a_low_response_cache_hit_ratio_is_amber():
 def test_every_query_uses_the_metric_names_of_one_place():
     promql = " ".join(queries("1h").values())
 
-    for name in ("response_cache_hits", "query_cache_misses", "request_duration", "requests", "cpu_seconds"):
+    for name in ("response_cache", "query_cache", "request_duration", "requests", "cpu_seconds"):
         assert METRICS[name] in promql
 
 

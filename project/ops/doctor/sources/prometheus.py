@@ -16,10 +16,8 @@ from django.conf import settings
 
 METRICS = {
     # Counters of project/ops/metrics.py: the response cache and the query cache (cacheops), by result.
-    "response_cache_hits": 'headroom_response_cache_requests_total{result="hit"}',
-    "response_cache_misses": 'headroom_response_cache_requests_total{result="miss"}',
-    "query_cache_hits": 'headroom_query_cache_reads_total{result="hit"}',
-    "query_cache_misses": 'headroom_query_cache_reads_total{result="miss"}',
+    "response_cache": "headroom_response_cache_requests_total",
+    "query_cache": "headroom_query_cache_reads_total",
     # Histogram of request durations in seconds, and counter of responses, both labelled by route.
     "request_duration": "headroom_http_request_duration_seconds",
     "requests": "headroom_http_requests_total",
@@ -37,12 +35,14 @@ def queries(window: str) -> dict[str, str]:
     m = METRICS
     route, status, job = m["route_label"], m["status_label"], m["app_server_job"]
 
-    def ratio(hits: str, misses: str) -> str:
-        return f"sum(rate({m[hits]}[{window}])) / (sum(rate({m[hits]}[{window}])) + sum(rate({m[misses]}[{window}])))"
+    def hit_ratio(counter: str) -> str:
+        # Over hits and misses alone: bypasses (signed-in requests) are not the cache's to serve.
+        rate = f"rate({m[counter]}{{result=~'hit|miss'}}[{window}])"
+        return f"sum({rate.replace('hit|miss', 'hit')}) / sum({rate})"
 
     return {
-        "response_cache_hit_ratio": ratio("response_cache_hits", "response_cache_misses"),
-        "query_cache_hit_ratio": ratio("query_cache_hits", "query_cache_misses"),
+        "response_cache_hit_ratio": hit_ratio("response_cache"),
+        "query_cache_hit_ratio": hit_ratio("query_cache"),
         "p95_seconds_by_route": (
             f"histogram_quantile(0.95, sum by (le, {route}) (rate({m['request_duration']}_bucket[{window}])))"
         ),
