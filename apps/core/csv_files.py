@@ -68,9 +68,14 @@ def csv_write_query(
 ) -> int:
     """Write a header, then the rows of ``rows`` (a values_list in ``columns`` order) as UTF-8 CSV
     to ``file``; returns the number of rows. ``database_formats=False`` forces the Python path."""
-    if database_formats and connections[rows.db].vendor == "postgresql":
+    if csv_copies(rows, database_formats):
         return csv_copy_query(file, rows=rows, columns=columns, on_progress=on_progress)
     return csv_stream_query(file, rows=rows, columns=columns, on_progress=on_progress)
+
+
+def csv_copies(rows: QuerySet[Any, Any], database_formats: bool = True) -> bool:
+    """Whether csv_write_query writes ``rows`` by COPY: its connection is then busy until the end."""
+    return database_formats and connections[rows.db].vendor == "postgresql"
 
 
 def csv_stream_query(

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from contextlib import closing
 from datetime import date, datetime, timedelta
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from apps.core.csv_files import CsvColumn, csv_write_query
+from apps.core.csv_files import CsvColumn, ProgressCallback, csv_copies, csv_write_query
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
@@ -125,13 +126,15 @@ def report_generate(*, report_id: int, database_formats: bool = True) -> None:
     try:
         if report.kind == Report.Kind.SALES:
             rows, columns = order_selectors.daily_sales_rows(start=report.start, end=report.end), SALES_COLUMNS
-            progress = _sales_progress(report)
+            progress, on_progress = _sales_progress(report, own_connection=csv_copies(rows, database_formats))
         else:
             rows, columns = order_selectors.order_lines_for_export(user=report.requested_by), ORDERS_COLUMNS
-            progress = _export_progress(report, total=rows.count())
-        with tempfile.TemporaryFile() as scratch:
+            progress, on_progress = _export_progress(
+                report, total=rows.count(), own_connection=csv_copies(rows, database_formats)
+            )
+        with tempfile.TemporaryFile() as scratch, closing(progress):
             count = csv_write_query(
-                scratch, rows=rows, columns=columns, on_progress=progress, database_formats=database_formats
+                scratch, rows=rows, columns=columns, on_progress=on_progress, database_formats=database_formats
             )
             scratch.seek(0)
             # A report has a file only once DONE, and a DONE one returned above: nothing to replace.
@@ -142,28 +145,50 @@ def report_generate(*, report_id: int, database_formats: bool = True) -> None:
     _set(report, status=Report.Status.DONE, progress=100, file=name, rows=count, finished_at=timezone.now())
 
 
-def _sales_progress(report: Report) -> Callable[[int, str], None]:
+def _sales_progress(report: Report, *, own_connection: bool) -> tuple[_Progress, ProgressCallback]:
     """Rows come day by day: the day of the latest row is how far the report is."""
-    progress = _Progress(report, total=(report.end - report.start).days + 1)
-    return lambda rows, day: progress.at((date.fromisoformat(day) - report.start).days)
+    progress = _Progress(report, total=(report.end - report.start).days + 1, own_connection=own_connection)
+    return progress, lambda rows, day: progress.at((date.fromisoformat(day) - report.start).days)
 
 
-def _export_progress(report: Report, *, total: int) -> Callable[[int, str], None]:
-    progress = _Progress(report, total=total)
-    return lambda rows, first_cell: progress.at(rows)
+def _export_progress(report: Report, *, total: int, own_connection: bool) -> tuple[_Progress, ProgressCallback]:
+    progress = _Progress(report, total=total, own_connection=own_connection)
+    return progress, lambda rows, first_cell: progress.at(rows)
 
 
 class _Progress:
-    """Writes the report's progress (done/total, in %) when it moved, at most every PROGRESS_INTERVAL_SECONDS."""
+    """Writes the report's progress (done/total, in %) when it moved, at most every PROGRESS_INTERVAL_SECONDS.
 
-    def __init__(self, report: Report, *, total: int) -> None:
+    With ``own_connection`` it writes on a connection of its own (closed by ``close``): while the
+    database writes the CSV, the job's connection is busy streaming the COPY, and a query sent on
+    it would wait for the COPY to end, which waits for this write.
+    """
+
+    def __init__(self, report: Report, *, total: int, own_connection: bool) -> None:
         self.report, self.total, self.percent, self.last_write = report, max(total, 1), 0, time.monotonic()
+        self.connection: BaseDatabaseWrapper | None = None
+        self.own_connection = own_connection
 
     def at(self, done: int) -> None:
         percent = min(99, 100 * done // self.total)
         if percent > self.percent and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_SECONDS:
             self.percent, self.last_write = percent, time.monotonic()
+            self.write(percent)
+
+    def write(self, percent: int) -> None:
+        if not self.own_connection:
             _set(self.report, progress=percent)
+            return
+        if self.connection is None:
+            self.connection = connections.create_connection(router.db_for_write(Report))
+        table = self.connection.ops.quote_name(Report._meta.db_table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET progress = %s WHERE id = %s", [percent, self.report.pk])  # noqa: S608
+        self.report.progress = percent
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
 
 
 def _set(report: Report, **fields: object) -> None:
