@@ -83,6 +83,13 @@ def main() -> int:
             f"{STEPS[step]:<64} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
             f"{result['rss_before_mb']:14.0f} {result['peak_rss_mb']:12.0f}"
         )
+    # Each "after" must write what its "before" did.
+    befores = {"sales-live-python": "sales-live", "rollup-per-day": "rollup", "sales-rolled-python": "sales-rolled"}
+    befores["export-python"] = "export"
+    differ = [after for before, after in befores.items() if results[before]["rows"] != results[after]["rows"]]
+    if differ:
+        print(f"FAILED: rows differ from the old path's in {', '.join(differ)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -149,3 +149,33 @@ def test_progress_written_during_a_copy_is_seen_by_others_while_the_copy_runs(po
         observer.close()
 
     assert seen == [25, 50, 75]
+
+
+def test_a_download_is_gzipped_as_it_streams_for_a_client_that_accepts_gzip(user, user_client):
+    _order_on(TODAY, user=user, items=3)
+    export = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=user)
+    plain = _generated(export, database_formats=True)
+
+    response = user_client.get(f"/api/v1/orders/exports/{export.pk}/download/", HTTP_ACCEPT_ENCODING="gzip, br")
+
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response["Vary"]
+    assert response["Content-Disposition"] == f'attachment; filename="{export.file.removeprefix("reports/")}"'
+    assert export.file.endswith(".csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert not response.has_header("Content-Length")  # unknown until compressed
+    body = gzip.decompress(b"".join(response.streaming_content)).decode()
+    assert list(csv.reader(io.StringIO(body, newline=""))) == plain
+
+
+def test_a_download_is_sent_as_stored_with_its_length_to_a_client_that_does_not_accept_gzip(user, user_client):
+    _order_on(TODAY, user=user, items=3)
+    export = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=user)
+    _generated(export, database_formats=True)
+
+    response = user_client.get(f"/api/v1/orders/exports/{export.pk}/download/", HTTP_ACCEPT_ENCODING="identity")
+
+    assert not response.has_header("Content-Encoding")
+    assert "Accept-Encoding" in response["Vary"]
+    assert int(response["Content-Length"]) == default_storage.size(export.file)
