@@ -10,7 +10,7 @@ process before the step (Django and the app loaded). Each "before" is the old wa
    before, rows streamed to Python and written by CsvWriter (stage 1's path); after, PostgreSQL
    aggregates and writes the CSV (COPY);
 2. the daily rollup of those 2 years: before, one day per transaction (the old job's shape, now
-   each day one INSERT ... SELECT); after, a month of days per INSERT ... SELECT ... GROUP BY;
+   each day one INSERT ... SELECT); after, one INSERT ... SELECT ... GROUP BY for every day;
 3. the same sales report again, now read from the rollup, before and after;
 4. the orders export (CSV of every order line) of the busiest user, before and after.
 
@@ -36,7 +36,7 @@ STEPS = {
     "sales-live-python": "sales report, 2 years, no rollup: Python writer (before)",
     "sales-live": "sales report, 2 years, no rollup: COPY (after)",
     "rollup-per-day": "rollup of the 2 years, one day per statement (before)",
-    "rollup": "rollup of the 2 years, set-based by month (after)",
+    "rollup": "rollup of the 2 years, set-based, one statement (after)",
     "sales-rolled-python": "sales report, 2 years, from the rollup: Python writer (before)",
     "sales-rolled": "sales report, 2 years, from the rollup: COPY (after)",
     "export-python": "orders export, busiest user: Python writer (before)",
