@@ -4,15 +4,25 @@ that starts like a formula (OWASP "CSV Injection", CWE-1236).
 Every text cell is quoted, and one that starts with = + - @ TAB or CR gets a leading single
 quote, so the spreadsheet shows it as text. Numbers (int, Decimal, float) are written as they
 are: a -5 in a numeric column is data, and stays a number. So pass numbers as numbers, never
-pre-formatted as text. tests/test_architecture.py keeps every other module off csv.writer.
+pre-formatted as text. tests/core/test_csv_files.py keeps every other module off csv.writer and
+off COPY.
+
+A query's rows are written by ``csv_write_query``: on PostgreSQL the database formats the CSV
+itself (``COPY (SELECT ...) TO STDOUT``, the same rules applied in SQL), and Python only moves
+its bytes; elsewhere (SQLite, stage 1) the same query is streamed through CsvWriter.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
+
+from django.db import connections
+from django.db.models import QuerySet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,3 +42,110 @@ def spreadsheet_safe(value: object) -> object:
         return value
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+@dataclass(frozen=True)
+class CsvColumn:
+    name: str
+    # Numbers are written bare; anything else (text, dates, times) is quoted and made spreadsheet-safe.
+    numeric: bool = False
+    # Decimals written with exactly this many places (SQLite returns a computed 998.00 as 998).
+    decimal_places: int | None = None
+
+
+# Called every PROGRESS_EVERY_ROWS rows with (rows written so far, the first cell of the latest row).
+ProgressCallback = Callable[[int, str], None]
+PROGRESS_EVERY_ROWS = 10_000
+
+
+def csv_write_query(
+    file: IO[bytes],
+    *,
+    rows: QuerySet[Any, Any],
+    columns: Sequence[CsvColumn],
+    on_progress: ProgressCallback | None = None,
+    database_formats: bool = True,
+) -> int:
+    """Write a header, then the rows of ``rows`` (a values_list in ``columns`` order) as UTF-8 CSV
+    to ``file``; returns the number of rows. ``database_formats=False`` forces the Python path."""
+    if csv_copies(rows, database_formats):
+        return csv_copy_query(file, rows=rows, columns=columns, on_progress=on_progress)
+    return csv_stream_query(file, rows=rows, columns=columns, on_progress=on_progress)
+
+
+def csv_copies(rows: QuerySet[Any, Any], database_formats: bool = True) -> bool:
+    """Whether csv_write_query writes ``rows`` by COPY: its connection is then busy until the end."""
+    return database_formats and connections[rows.db].vendor == "postgresql"
+
+
+def csv_stream_query(
+    file: IO[bytes],
+    *,
+    rows: QuerySet[Any, Any],
+    columns: Sequence[CsvColumn],
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """The Python path: the query's rows streamed from a cursor through CsvWriter."""
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+    writer = CsvWriter(text)
+    writer.writerow(column.name for column in columns)
+    places = {
+        index: Decimal(1).scaleb(-column.decimal_places)
+        for index, column in enumerate(columns)
+        if column.decimal_places is not None
+    }
+    count = 0
+    for count, row in enumerate(rows.iterator(chunk_size=2000), start=1):
+        if places:
+            row = [
+                value.quantize(places[index]) if index in places and value is not None else value
+                for index, value in enumerate(row)
+            ]
+        writer.writerow(row)
+        if on_progress is not None and count % PROGRESS_EVERY_ROWS == 0:
+            on_progress(count, str(row[0]))
+    text.flush()
+    text.detach()
+    return count
+
+
+def csv_copy_query(
+    file: IO[bytes],
+    *,
+    rows: QuerySet[Any, Any],
+    columns: Sequence[CsvColumn],
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """The PostgreSQL path: COPY writes the CSV, with CsvWriter's rules in SQL (text quoted, a
+    leading quote before a formula's first character, numbers bare); Python copies its bytes."""
+    connection = connections[rows.db]
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    texts = [column for column in columns if not column.numeric]
+    cells = ", ".join(_cell_sql(quote(column.name), column) for column in columns)
+    force_quote = f", FORCE_QUOTE ({', '.join(quote(column.name) for column in texts)})" if texts else ""
+    # Only quoted identifiers and Django's compiled SQL go in; every value is a bound parameter.
+    names = ", ".join(quote(column.name) for column in columns)
+    select = f"SELECT {cells} FROM ({sql}) AS query ({names})"  # noqa: S608
+    statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER{force_quote})"
+    count = -1  # the header is the first chunk
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement, [*[list(FORMULA_PREFIXES)] * len(texts), *params]) as copy,
+    ):
+        # One chunk per row (a COPY message): only bytes move here, nothing is parsed or formatted.
+        for count, chunk in enumerate(copy):
+            file.write(chunk)
+            if on_progress is not None and count and count % PROGRESS_EVERY_ROWS == 0:
+                on_progress(count, next(csv.reader([bytes(chunk).decode()]))[0])
+    return max(count, 0)
+
+
+def _cell_sql(name: str, column: CsvColumn) -> str:
+    """One column as the Python path writes it; for text, spreadsheet_safe in SQL: text that starts
+    like a formula gets a leading quote."""
+    if column.decimal_places is not None:
+        return f"round({name}, {int(column.decimal_places)}) AS {name}"
+    if column.numeric:
+        return name
+    return f"CASE WHEN left({name}::text, 1) = ANY(%s) THEN '''' || {name}::text ELSE {name}::text END AS {name}"

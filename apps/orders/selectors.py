@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -57,8 +56,9 @@ def order_for_confirmation(*, order_id: int) -> Order | None:
     )
 
 
-def order_lines_for_export(*, user: User) -> Iterator[tuple]:
-    """One tuple per order line of ``user``'s orders, newest order first, streamed."""
+def order_lines_for_export(*, user: User) -> QuerySet[OrderItem]:
+    """One row per order line of ``user``'s orders, newest order first (a values_list, in
+    ORDER_LINES_EXPORT_COLUMNS order): the one definition of the orders export."""
     return (
         OrderItem.objects.filter(order__user=user)
         .order_by("-order__created_at", "-order_id", "id")
@@ -72,7 +72,6 @@ def order_lines_for_export(*, user: User) -> Iterator[tuple]:
             "quantity",
             "unit_price",
         )
-        .iterator(chunk_size=STREAM_CHUNK_SIZE)
     )
 
 
@@ -86,43 +85,67 @@ class DailySalesRow:
     revenue: Decimal
 
 
-def daily_sales(*, start: date, end: date) -> Iterator[DailySalesRow]:
-    """Sales per day and product from ``start`` to ``end`` inclusive, ordered by day then product.
+DAILY_SALES_FIELDS = ["day", "product_id", "product__name", "orders", "units", "revenue"]
+
+
+def daily_sales_rows(*, start: date, end: date) -> QuerySet:
+    """Sales per day and product from ``start`` to ``end`` inclusive, ordered by day then product:
+    one query, a values_list of DAILY_SALES_FIELDS (the one definition of the sales report).
 
     Each day comes from the rollup if its rollup is fresh, otherwise it is aggregated from the
-    orders in SQL (today, and days not rolled up yet or changed since). Streamed: memory stays
-    flat whatever the range.
+    orders (today, and days not rolled up yet or changed since), reading only those days' orders.
     """
+    # Read once and used for both halves: asked twice, a refresh or cancellation committed in
+    # between (or another replica) would put a day in both halves, or in neither.
     fresh = daily_sales_fresh_days(start=start, end=end)
+    stale = [day for day in days_between(start=start, end=end) if day not in fresh]
     rolled = (
-        # The same set of days that decides the live ones: asked twice, a refresh or cancellation
-        # committed in between (or another replica) would put a day in both halves, or in neither.
-        DailySales.objects.filter(day__range=(start, end), day__in=sorted(fresh))
-        .order_by("day", "product_id")
-        .values_list("day", "product_id", "product__name", "orders", "units", "revenue")
-        .iterator(chunk_size=STREAM_CHUNK_SIZE)
+        DailySales.objects.filter(day__range=(start, end))
+        .exclude(day__in=stale)
+        .order_by()
+        .values_list(*DAILY_SALES_FIELDS)
     )
-    live_runs = _runs_of_days([day for day in days_between(start=start, end=end) if day not in fresh])
-    live = (row for first, last in live_runs for row in daily_sales_live(start=first, end=last))
-    return heapq.merge((DailySalesRow(*values) for values in rolled), live, key=lambda row: (row.day, row.product_id))
+    if not stale:
+        return rolled.order_by("day", "product_id")
+    live = (
+        _sales_live(start=stale[0], end=stale[-1], by=("day", "product_id", "product__name"))
+        .filter(day__in=stale)
+        .values_list(*DAILY_SALES_FIELDS)
+    )
+    if not fresh:
+        return live.order_by("day", "product_id")
+    return rolled.union(live, all=True).order_by("day", "product_id")
 
 
-def daily_sales_live(*, start: date, end: date) -> Iterator[DailySalesRow]:
-    """Sales per day and product aggregated from the orders (cancelled ones left out), streamed."""
+def daily_sales(*, start: date, end: date) -> Iterator[DailySalesRow]:
+    """daily_sales_rows as DailySalesRow, streamed: memory stays flat whatever the range."""
+    rows = daily_sales_rows(start=start, end=end).iterator(chunk_size=STREAM_CHUNK_SIZE)
+    return (DailySalesRow(*values) for values in rows)
+
+
+def daily_sales_to_roll_up(*, days: list[date]) -> QuerySet:
+    """The rollup rows of ``days`` (day, product_id, orders, units, revenue), aggregated from the
+    orders: what the refresh inserts, in one INSERT ... SELECT."""
+    return (
+        _sales_live(start=min(days), end=max(days), by=("day", "product_id"))
+        .filter(day__in=days)
+        .values_list("day", "product_id", "orders", "units", "revenue")
+    )
+
+
+def _sales_live(*, start: date, end: date, by: tuple[str, ...]) -> QuerySet[OrderItem]:
+    """Order items of the range (cancelled orders left out) grouped by ``by``, with their sales."""
     revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2))
-    rows = (
+    return (
         OrderItem.objects.filter(
             order__created_at__gte=_day_start(start), order__created_at__lt=_day_start(end + timedelta(days=1))
         )
         .exclude(order__status=Order.Status.CANCELLED)
         .annotate(day=TruncDate("order__created_at"))
-        .values("day", "product_id", "product__name")
+        .values(*by)
         .annotate(orders=Count("order_id", distinct=True), units=Sum("quantity"), revenue=revenue)
-        .order_by("day", "product_id")
-        .values_list("day", "product_id", "product__name", "orders", "units", "revenue")
-        .iterator(chunk_size=STREAM_CHUNK_SIZE)
+        .order_by()
     )
-    return (DailySalesRow(*values) for values in rows)
 
 
 def daily_sales_fresh_days(*, start: date, end: date) -> set[date]:
@@ -141,17 +164,6 @@ def days_between(*, start: date, end: date) -> list[date]:
 
 def _fresh_days_query(*, start: date, end: date) -> QuerySet[DailySalesDay]:
     return DailySalesDay.objects.filter(day__range=(start, end), rolled_version=F("version")).values("day")
-
-
-def _runs_of_days(days: list[date]) -> list[tuple[date, date]]:
-    """Sorted days as (first, last) runs of consecutive days: one live query per run."""
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def _day_start(day: date) -> datetime:

@@ -9,10 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
-from zeal import zeal_ignore
 
 from apps.core.emails import email_send_once
 from apps.core.errors import DomainError
@@ -25,6 +24,10 @@ from apps.users.models import User
 # A day is rolled up once it has been over this long: an order that committed just after
 # midnight with a created_at just before it is still counted.
 ROLLUP_SETTLE_TIME = timedelta(minutes=10)
+# The span of days one INSERT ... SELECT recomputes: every stale day at once, since each statement
+# reads the whole order items table (a hash join), so monthly statements read it 24 times.
+# A cancellation of one of those days waits for it: a day's worth of orders each night.
+ROLLUP_DAYS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,13 @@ def order_confirmation_email_send(*, order_id: int) -> None:
     )
 
 
-def daily_sales_refresh(*, max_days: int = 400) -> list[date]:
+def daily_sales_refresh(*, max_days: int = 400, days_per_statement: int = ROLLUP_DAYS_PER_STATEMENT) -> list[date]:
     """Roll up every finished day that has no fresh rollup yet, the most recent first.
 
-    Returns the days rolled up. A day with no sales gets a fresh, empty rollup too, so reports
-    know it needs no live query. Days beyond ``max_days`` wait for the next run.
+    Returns the days rolled up. Only those days are recomputed: a day's rollup stays fresh until
+    an order of that day is cancelled (order_cancel bumps its version). A day with no sales gets
+    a fresh, empty rollup too, so reports know it needs no live query. Days beyond ``max_days``
+    wait for the next run.
     """
     last_day = timezone.localdate(timezone.now() - ROLLUP_SETTLE_TIME) - timedelta(days=1)
     first_day = selectors.first_order_day()
@@ -109,26 +114,42 @@ def daily_sales_refresh(*, max_days: int = 400) -> list[date]:
     days = days[::-1][:max_days]
     # Committed before any aggregation, so a cancellation during a refresh always finds its day's row.
     DailySalesDay.objects.bulk_create([DailySalesDay(day=day) for day in days], ignore_conflicts=True)
-    # Each day in a transaction of its own, which reads that day's version first: one .get() per
-    # day, by design, which the N+1 guard (docs/performance.md) is told to allow.
-    with zeal_ignore([{"model": "orders.DailySalesDay", "field": "get()"}]):
-        for day in days:
-            _daily_sales_roll(day=day)
+    for batch in _batches_of_days(sorted(days), span=days_per_statement):
+        _daily_sales_roll(days=batch)
     return days
 
 
-def _daily_sales_roll(*, day: date) -> None:
-    with transaction.atomic():
-        # Locked: a second refresh of the day (a retry overlapping the next run) waits, instead of
-        # inserting the day's rows beside this one's and failing on the unique (day, product).
-        version = DailySalesDay.objects.select_for_update().filter(day=day).values_list("version", flat=True).get()
-        rows = [
-            DailySales(day=day, product_id=row.product_id, orders=row.orders, units=row.units, revenue=row.revenue)
-            for row in selectors.daily_sales_live(start=day, end=day)
-        ]
-        DailySales.objects.filter(day=day).delete()
-        DailySales.objects.bulk_create(rows, batch_size=1000)
-        # Matches nothing if an order of the day was cancelled since ``version`` was read.
-        DailySalesDay.objects.filter(day=day, version=version).update(
-            rolled_version=version, refreshed_at=timezone.now()
+def _batches_of_days(days: list[date], *, span: int) -> list[list[date]]:
+    """Sorted days cut into batches that each cover fewer than ``span`` calendar days: one
+    transaction and one range of orders read per batch."""
+    batches: list[list[date]] = []
+    for day in days:
+        if batches and (day - batches[-1][0]).days < span:
+            batches[-1].append(day)
+        else:
+            batches.append([day])
+    return batches
+
+
+def _daily_sales_roll(*, days: list[date]) -> None:
+    """Recompute the rollup of ``days`` set-based: one DELETE, one INSERT ... SELECT ... GROUP BY."""
+    db = router.db_for_write(DailySales)
+    with transaction.atomic(using=db):
+        # Locked until commit: a cancellation of these days (which bumps the version) waits, so the
+        # version marked as rolled is the one whose orders the INSERT read. A second refresh waits too.
+        list(DailySalesDay.objects.using(db).select_for_update().filter(day__in=days).values_list("day"))
+        DailySales.objects.using(db).filter(day__in=days).delete()
+        rows = selectors.daily_sales_to_roll_up(days=days).using(db)
+        select, params = rows.query.get_compiler(using=db).as_sql()
+        connection = connections[db]
+        column = {field.name: str(field.column) for field in DailySales._meta.concrete_fields}
+        columns = ", ".join(
+            connection.ops.quote_name(column[name]) for name in ("day", "product", "orders", "units", "revenue")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {connection.ops.quote_name(DailySales._meta.db_table)} ({columns}) {select}", params
+            )
+        DailySalesDay.objects.using(db).filter(day__in=days).update(
+            rolled_version=F("version"), refreshed_at=timezone.now()
         )

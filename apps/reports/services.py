@@ -1,25 +1,26 @@
 """Writes of reports: requesting one (the job is sent on commit), generating its CSV file, and
 deleting old ones with their files.
 
-A file is written row by row to a temporary file on local disk, from rows that the database
-aggregates and streams (apps.orders.selectors), then handed to default_storage in chunks:
-memory stays flat whatever the number of orders.
+Each file is one query (apps.orders.selectors: the one definition of its rows) written as CSV
+by apps.core.csv_files: on PostgreSQL the database aggregates and formats it (COPY), and Python
+only moves its bytes to a temporary file on local disk, then default_storage takes it in chunks
+(S3: a multipart upload). Memory stays flat whatever the number of orders.
 """
 
 from __future__ import annotations
 
-import io
 import tempfile
 import time
+from contextlib import closing
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from apps.core.csv_files import CsvWriter
+from apps.core.csv_files import CsvColumn, ProgressCallback, csv_copies, csv_write_query
 from apps.core.errors import DomainError
 from apps.core.jobs import send_on_commit
 from apps.core.services import rows_with_files_delete
@@ -30,21 +31,27 @@ from apps.users.models import User
 MAX_SALES_REPORT_DAYS = 10 * 366
 # Progress is written at most this often, so a big report does not spend its time on updates.
 PROGRESS_INTERVAL_SECONDS = 0.5
-CENTS = Decimal("0.01")
 # An unfinished report this old is taken for lost (its job gets 4 tries of at most 30 min each,
 # actors.generate_report): it no longer stands in for a new request.
 UNFINISHED_REPORT_MAX_AGE = timedelta(hours=3)
 
-SALES_HEADER = ["day", "product_id", "product_name", "orders", "units", "revenue"]
-ORDERS_HEADER = [
-    "order_id",
-    "created_at",
-    "status",
-    "order_total",
-    "product_id",
-    "product_name",
-    "quantity",
-    "unit_price",
+SALES_COLUMNS = [
+    CsvColumn("day"),
+    CsvColumn("product_id", numeric=True),
+    CsvColumn("product_name"),
+    CsvColumn("orders", numeric=True),
+    CsvColumn("units", numeric=True),
+    CsvColumn("revenue", numeric=True, decimal_places=2),
+]
+ORDERS_COLUMNS = [
+    CsvColumn("order_id", numeric=True),
+    CsvColumn("created_at"),
+    CsvColumn("status"),
+    CsvColumn("order_total", numeric=True),
+    CsvColumn("product_id", numeric=True),
+    CsvColumn("product_name"),
+    CsvColumn("quantity", numeric=True),
+    CsvColumn("unit_price", numeric=True),
 ]
 
 
@@ -106,77 +113,82 @@ def reports_expire(*, older_than: datetime) -> int:
     )
 
 
-def report_generate(*, report_id: int) -> None:
+def report_generate(*, report_id: int, database_formats: bool = True) -> None:
     """Write the report's CSV to storage. A redelivered message for a finished report does nothing;
-    one for an unfinished report (its worker died) starts the file again from the top."""
+    one for an unfinished report (its worker died) starts the file again from the top.
+
+    ``database_formats=False`` writes it in Python even on PostgreSQL: stage 1's path, kept as the
+    benchmark's reference (scripts/bench-report)."""
     report = Report.objects.filter(pk=report_id).select_related("requested_by").first()
     if report is None or report.status == Report.Status.DONE:
         return
     _set(report, status=Report.Status.RUNNING, progress=0)
     try:
-        with tempfile.TemporaryFile() as scratch:
-            text = io.TextIOWrapper(scratch, encoding="utf-8", newline="")
-            writer = CsvWriter(text)
-            if report.kind == Report.Kind.SALES:
-                rows = _write_sales(report, writer)
-            else:
-                rows = _write_orders(report, writer)
-            text.flush()
-            text.detach()
+        if report.kind == Report.Kind.SALES:
+            rows, columns = order_selectors.daily_sales_rows(start=report.start, end=report.end), SALES_COLUMNS
+            progress, on_progress = _sales_progress(report, own_connection=csv_copies(rows, database_formats))
+        else:
+            rows, columns = order_selectors.order_lines_for_export(user=report.requested_by), ORDERS_COLUMNS
+            progress, on_progress = _export_progress(
+                report, total=rows.count(), own_connection=csv_copies(rows, database_formats)
+            )
+        with tempfile.TemporaryFile() as scratch, closing(progress):
+            count = csv_write_query(
+                scratch, rows=rows, columns=columns, on_progress=on_progress, database_formats=database_formats
+            )
             scratch.seek(0)
             # A report has a file only once DONE, and a DONE one returned above: nothing to replace.
             name = default_storage.save(_file_name(report), File(scratch))
     except Exception:
         _set(report, status=Report.Status.FAILED)
         raise  # the job is retried; a report whose last retry fails stays "failed"
-    _set(report, status=Report.Status.DONE, progress=100, file=name, rows=rows, finished_at=timezone.now())
+    _set(report, status=Report.Status.DONE, progress=100, file=name, rows=count, finished_at=timezone.now())
 
 
-def _write_sales(report: Report, writer: CsvWriter) -> int:
-    writer.writerow(SALES_HEADER)
-    total_days = (report.end - report.start).days + 1
-    progress = _Progress(report, total=total_days)
-    rows = 0
-    for row in order_selectors.daily_sales(start=report.start, end=report.end):
-        writer.writerow(
-            [row.day.isoformat(), row.product_id, row.product_name, row.orders, row.units, row.revenue.quantize(CENTS)]
-        )
-        rows += 1
-        progress.at((row.day - report.start).days)
-    return rows
+def _sales_progress(report: Report, *, own_connection: bool) -> tuple[_Progress, ProgressCallback]:
+    """Rows come day by day: the day of the latest row is how far the report is."""
+    progress = _Progress(report, total=(report.end - report.start).days + 1, own_connection=own_connection)
+    return progress, lambda rows, day: progress.at((date.fromisoformat(day) - report.start).days)
 
 
-def _write_orders(report: Report, writer: CsvWriter) -> int:
-    writer.writerow(ORDERS_HEADER)
-    rows = 0
-    for (
-        order_id,
-        created_at,
-        status,
-        total,
-        product_id,
-        product_name,
-        quantity,
-        unit_price,
-    ) in order_selectors.order_lines_for_export(user=report.requested_by):
-        writer.writerow(
-            [order_id, created_at.isoformat(), status, total, product_id, product_name, quantity, unit_price]
-        )
-        rows += 1
-    return rows
+def _export_progress(report: Report, *, total: int, own_connection: bool) -> tuple[_Progress, ProgressCallback]:
+    progress = _Progress(report, total=total, own_connection=own_connection)
+    return progress, lambda rows, first_cell: progress.at(rows)
 
 
 class _Progress:
-    """Writes the report's progress (done/total, in %) when it moved, at most every PROGRESS_INTERVAL_SECONDS."""
+    """Writes the report's progress (done/total, in %) when it moved, at most every PROGRESS_INTERVAL_SECONDS.
 
-    def __init__(self, report: Report, *, total: int) -> None:
+    With ``own_connection`` it writes on a connection of its own (closed by ``close``): while the
+    database writes the CSV, the job's connection is busy streaming the COPY, and a query sent on
+    it would wait for the COPY to end, which waits for this write.
+    """
+
+    def __init__(self, report: Report, *, total: int, own_connection: bool) -> None:
         self.report, self.total, self.percent, self.last_write = report, max(total, 1), 0, time.monotonic()
+        self.connection: BaseDatabaseWrapper | None = None
+        self.own_connection = own_connection
 
     def at(self, done: int) -> None:
         percent = min(99, 100 * done // self.total)
         if percent > self.percent and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_SECONDS:
             self.percent, self.last_write = percent, time.monotonic()
+            self.write(percent)
+
+    def write(self, percent: int) -> None:
+        if not self.own_connection:
             _set(self.report, progress=percent)
+            return
+        if self.connection is None:
+            self.connection = connections.create_connection(router.db_for_write(Report))
+        table = self.connection.ops.quote_name(Report._meta.db_table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET progress = %s WHERE id = %s", [percent, self.report.pk])  # noqa: S608
+        self.report.progress = percent
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
 
 
 def _set(report: Report, **fields: object) -> None:

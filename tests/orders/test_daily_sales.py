@@ -12,12 +12,13 @@ from django.utils import timezone
 from apps.orders import selectors, services
 from apps.orders.models import DailySales, DailySalesDay, Order
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
-from tests.queries import assert_constant_queries
+from tests.queries import assert_constant_queries, capture_queries
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
 YESTERDAY = TODAY - timedelta(days=1)
+ROLLUP_INSERT = 'INSERT INTO "orders_dailysales" ('
 
 
 def _order(day: date, product, quantity: int, price: str = "10.00", *, status=Order.Status.PENDING, user=None) -> Order:
@@ -100,3 +101,42 @@ def test_reading_a_fully_rolled_up_range_costs_the_same_queries_for_1_and_30_day
     )
 
     assert {days: len(read) for days, read in rows.items()} == {1: 1, 30: 30}
+
+
+def test_a_refresh_recomputes_only_the_days_a_cancellation_changed():
+    desk = ProductFactory(stock=100)
+    buyer = UserFactory()
+    two_days_ago, three_days_ago = TODAY - timedelta(days=2), TODAY - timedelta(days=3)
+    for day in (three_days_ago, two_days_ago, YESTERDAY):
+        _order(day, desk, 1, user=buyer)
+    cancel = _order(two_days_ago, desk, 2, user=buyer)
+    services.daily_sales_refresh()
+    DailySales.objects.filter(day__in=[three_days_ago, YESTERDAY]).update(units=999)  # recomputing would undo it
+
+    services.order_cancel(user=buyer, order_id=cancel.pk)
+    with capture_queries() as queries:
+        assert services.daily_sales_refresh() == [two_days_ago]
+
+    inserts = [query["sql"] for query in queries.captured_queries if query["sql"].startswith(ROLLUP_INSERT)]
+    assert len(inserts) == 1
+    days_aggregated = inserts[0].rsplit(" IN (", 1)[1]  # the day IN (...) of the GROUP BY's rows
+    assert two_days_ago.isoformat() in days_aggregated
+    assert YESTERDAY.isoformat() not in days_aggregated and three_days_ago.isoformat() not in days_aggregated
+    assert dict(DailySales.objects.values_list("day", "units")) == {
+        three_days_ago: 999,
+        two_days_ago: 1,
+        YESTERDAY: 999,
+    }
+
+
+def test_a_refresh_of_two_years_runs_one_insert_for_every_day():
+    desk = ProductFactory()
+    for days_ago in (1, 100, 700):
+        _order(TODAY - timedelta(days=days_ago), desk, 1)
+
+    with capture_queries() as queries:
+        rolled = services.daily_sales_refresh(max_days=1000)
+
+    inserts = [query for query in queries.captured_queries if query["sql"].startswith(ROLLUP_INSERT)]
+    assert len(rolled) == 700 and len(inserts) == 1
+    assert DailySales.objects.count() == 3
