@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis
 from django.conf import settings
 from django.core import checks as system_checks
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
+
+from project.caching.redis_sentinel import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,7 @@ def check_database(*, alias: str) -> None:
 
 
 def check_redis(*, url: str) -> None:
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS
-    )
+    client = redis_client(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS)
     try:
         client.ping()
     finally:
@@ -51,10 +50,11 @@ def check_redis(*, url: str) -> None:
 
 
 def check_broker() -> None:
-    url = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
     if not settings.BROKER_IS_RABBITMQ:
-        check_redis(url=url)
+        # With Sentinel the broker has a client, not a URL: it is the Redis of REDIS_URL.
+        check_redis(url=settings.DRAMATIQ_BROKER["OPTIONS"].get("url", settings.REDIS_URL))
         return
+    url = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
     import pika
 
     parameters = pika.URLParameters(url)
