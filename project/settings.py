@@ -22,7 +22,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from project.api_schema import EnumNamesOfTheApps
-from project.caching import embedded_redis
+from project.caching import embedded_redis, redis_sentinel
 from project.routing.database_urls import database_config, split_database_urls
 from project.web import static_files
 
@@ -297,7 +297,12 @@ if _unknown_readiness_checks:
 # Stage 1: unset, and the embedded redis-server under var/ is started by the first client that
 # connects, never here; it stops soon after the last one exits (docs/stages.md).
 # Stage 2+: REDIS_URL=redis://host:6379/0
-REDIS_URL = env.str("REDIS_URL", default="")
+# High availability: REDIS_SENTINELS=host1:26379,host2:26379 and REDIS_SENTINEL_MASTER=mymaster;
+# every client then asks the sentinels for the master, and REDIS_URL names that master,
+# redis://[:password@]mymaster/0 (project/caching/redis_sentinel.py, docs/reliability.md).
+REDIS_SENTINELS = redis_sentinel.parse_sentinels(env.str("REDIS_SENTINELS", default=""))
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="mymaster")
+REDIS_URL = env.str("REDIS_URL", default=f"redis://{REDIS_SENTINEL_MASTER}/0" if REDIS_SENTINELS else "")
 if not REDIS_URL:
     EMBEDDED_REDIS_DIR = Path(VAR_DIR) / "redis"
     embedded_redis.start_on_connect(directory=EMBEDDED_REDIS_DIR)
@@ -306,6 +311,23 @@ if not REDIS_URL:
 # A frozen or unreachable Redis must cost a request milliseconds, never a hang.
 REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25)
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+
+REDIS_SENTINEL: redis_sentinel.SentinelSettings | None = None
+if REDIS_SENTINELS:
+    if urlsplit(REDIS_URL).hostname != REDIS_SENTINEL_MASTER:
+        raise ImproperlyConfigured(
+            f"With REDIS_SENTINELS, REDIS_URL names the master: redis://[:password@]{REDIS_SENTINEL_MASTER}/0"
+        )
+    REDIS_SENTINEL = {
+        "sentinels": REDIS_SENTINELS,
+        "master": REDIS_SENTINEL_MASTER,
+        "sentinel_kwargs": {
+            # The sentinels' own password (requirepass in sentinel.conf), if any; the master's is in REDIS_URL.
+            "password": env.str("REDIS_SENTINEL_PASSWORD", default="") or None,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+        },
+    }
 
 # A deploy-specific part keeps a rolling deploy from reading pickles written by other code.
 CACHE_VERSION = env.str("CACHE_VERSION", default="1")
@@ -323,6 +345,14 @@ CACHES = {
         },
     },
 }
+if REDIS_SENTINEL:
+    CACHES["default"]["OPTIONS"].update(
+        {
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": REDIS_SENTINEL["sentinels"],
+            "SENTINEL_KWARGS": REDIS_SENTINEL["sentinel_kwargs"],
+        }
+    )
 # A cache error is a miss, never a 500: throttles allow, sessions fall back to the database.
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
@@ -334,6 +364,18 @@ CACHEOPS_REDIS = (
     f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
     f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_CONNECT_TIMEOUT}"
 )
+if REDIS_SENTINEL:
+    _redis_url = urlsplit(REDIS_URL)
+    CACHEOPS_REDIS = ""
+    CACHEOPS_SENTINEL = {
+        "locations": REDIS_SENTINEL["sentinels"],
+        "service_name": REDIS_SENTINEL["master"],
+        "db": int(_redis_url.path.strip("/") or 0),
+        "password": _redis_url.password,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+        "sentinel_kwargs": REDIS_SENTINEL["sentinel_kwargs"],
+    }
 CACHEOPS_CLIENT_CLASS = "project.caching.redis_guard.GuardedRedis"
 CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
@@ -376,6 +418,12 @@ if BROKER_IS_RABBITMQ:
         "url": f"{BROKER_URL}{_broker_query}socket_timeout={BROKER_TIMEOUT}&connection_attempts=1",
         "confirm_delivery": True,
     }
+elif REDIS_SENTINEL and BROKER_URL == REDIS_URL:
+    # Through the sentinels; each write returns once a replica has it, so the master's loss loses
+    # no message a client was told is enqueued (project/caching/redis_sentinel.py).
+    BROKER_OPTIONS = {
+        "client": redis_sentinel.broker_client(REDIS_URL, sentinel=REDIS_SENTINEL, timeout=BROKER_TIMEOUT)
+    }
 else:
     BROKER_OPTIONS = {
         "url": f"{BROKER_URL}{_broker_query}socket_connect_timeout={BROKER_TIMEOUT}&socket_timeout={BROKER_TIMEOUT}",
@@ -417,6 +465,7 @@ WORKER_HEARTBEAT_TIMEOUT = env.float("WORKER_HEARTBEAT_TIMEOUT", default=60.0)
 # heartbeat actor the scheduler (`manage.py crontab`, which finds tasks.py itself) sends each minute.
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
 # The scheduler (`manage.py crontab`) takes this Redis lock, so only one runs however many are started.
+# With Sentinel, the same lock on the master (redis_sentinel.install_scheduler_lock, in project/apps.py).
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 # Keep the admin's job log (django_dramatiq's Task rows) this long; a daily job deletes older ones.
 JOB_LOG_MAX_AGE = env.int("JOB_LOG_MAX_AGE", default=7 * 24 * 60 * 60)

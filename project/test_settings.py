@@ -27,6 +27,7 @@ os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
 _per_run("CACHE_VERSION", f"test-{os.getpid()}")
 
 from project.settings import *  # noqa: E402,F403
+from project.caching import redis_sentinel  # noqa: E402
 from project.settings import INSTALLED_APPS, MIDDLEWARE  # noqa: E402  # named: this module rebinds them
 
 # The N+1 guard on whatever the environment says (settings.py adds the same two entries when
@@ -52,7 +53,8 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
     from urllib.parse import parse_qsl, urlencode, urlsplit
 
-    _broker = urlsplit(DRAMATIQ_BROKER["OPTIONS"]["url"])  # noqa: F405
+    # With Sentinel the broker has a client, on the Redis of REDIS_URL.
+    _broker = urlsplit(DRAMATIQ_BROKER["OPTIONS"].get("url", REDIS_URL))  # noqa: F405
     _query = dict(parse_qsl(_broker.query))
     if _broker.scheme == "unix":
         _query["db"] = str(int(_query.get("db", 0)) + 1)
@@ -64,7 +66,11 @@ if DRAMATIQ_BROKER["BROKER"].endswith("RedisBroker"):  # noqa: F405
         **DRAMATIQ_BROKER["OPTIONS"],  # noqa: F405
         # The next logical database after the cache's: a test's cache.clear() (FLUSHDB), in this
         # run or in another one beside it, never drops queued jobs.
-        "url": _broker_url,
+        **(
+            {"client": redis_sentinel.broker_client(_broker_url, sentinel=REDIS_SENTINEL, timeout=BROKER_TIMEOUT)}  # noqa: F405
+            if REDIS_SENTINEL  # noqa: F405
+            else {"url": _broker_url}
+        ),
         # Queues of this run only (worker subprocesses inherit the variable): two runs side by side
         # on one Redis never take each other's jobs.
         "namespace": _per_run("HEADROOM_TEST_QUEUE_NAMESPACE", f"dramatiq-test-{os.getpid()}"),

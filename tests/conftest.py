@@ -11,13 +11,14 @@ from django.db import connection
 from rest_framework.test import APIClient
 from zeal import zeal_context
 
+from project.caching.redis_sentinel import redis_client
 from tests.redis_keys import forget_everything_cached
 from tests.users.factories import StaffFactory, TokenFactory, UserFactory
 
 
 @pytest.fixture(scope="session")
 def _cache_redis():
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_client(settings.REDIS_URL)
     yield client
     forget_everything_cached(client)  # this run's keys; other runs' stay
     client.close()
@@ -26,7 +27,7 @@ def _cache_redis():
 @pytest.fixture
 def redis_db() -> redis.Redis:
     """A plain client on the test Redis db, to look at what the caches wrote (not through the breaker)."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_client(settings.REDIS_URL)
     yield client
     client.close()
 

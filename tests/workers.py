@@ -39,10 +39,17 @@ def postgres_url(db: dict, *, name: str) -> str:
 
 
 @contextmanager
-def running_worker(*, threads: int = 2, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """``env`` adds to or overrides the worker's environment (EMAIL_URL=..., DJANGO_SETTINGS_MODULE=...)."""
+def running_worker(
+    *, threads: int = 2, env: dict[str, str] | None = None, queues: list[str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """``env`` adds to or overrides the worker's environment (EMAIL_URL=..., DJANGO_SETTINGS_MODULE=...);
+    ``queues``: only these queues (``--queues``), else all of them."""
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(threads)],
+        [
+            sys.executable,
+            *("manage.py", "rundramatiq", "--processes", "1", "--threads", str(threads)),
+            *(("--queues", *queues) if queues else ()),
+        ],
         cwd=BASE_DIR,
         env={
             **os.environ,

@@ -45,6 +45,12 @@ def send_or_keep(message: dramatiq.Message[Any]) -> None:
         )
 
 
+# The two classes of queue, each consumed by its own worker pool (docs/jobs.md#two-classes-of-queue):
+# a job someone is waiting for (an email) never waits behind a report that takes a worker minutes.
+# Every actor names its class with queue_name=; "default" keeps what queues hold across an upgrade.
+INTERACTIVE_QUEUE = "default"
+HEAVY_QUEUE = "heavy"
+
 # Emails: an SMTP outage of up to about two hours is retried through (15 s, 30 s, ... 1 h apart);
 # after the last retry the message is dead-lettered, and staff see it in the admin.
 EMAIL_JOB_OPTIONS: dict[str, Any] = {

@@ -6,15 +6,16 @@ import dramatiq
 from django.conf import settings
 from django.utils import timezone
 
+from apps.core.jobs import HEAVY_QUEUE
 from apps.reports import services
 
 
-@dramatiq.actor(max_retries=3, min_backoff=10_000, max_backoff=300_000, time_limit=30 * 60_000)
+@dramatiq.actor(queue_name=HEAVY_QUEUE, max_retries=3, min_backoff=10_000, max_backoff=300_000, time_limit=30 * 60_000)
 def generate_report(*, report_id: int) -> None:
     services.report_generate(report_id=report_id)
 
 
-@dramatiq.actor(max_retries=3, time_limit=30 * 60_000)
+@dramatiq.actor(queue_name=HEAVY_QUEUE, max_retries=3, time_limit=30 * 60_000)
 def expire_reports() -> None:
     """Scheduled daily (project/tasks.py): files older than MEDIA_RETENTION_DAYS go."""
     services.reports_expire(older_than=timezone.now() - timedelta(days=settings.MEDIA_RETENTION_DAYS))

@@ -144,8 +144,11 @@ class OutageProbe:
     def _run(self) -> None:
         from django.conf import settings
 
-        client = ProbingRedis.from_url(
+        from project.caching.redis_sentinel import redis_client
+
+        client = redis_client(
             settings.REDIS_URL,
+            redis_class=ProbingRedis,
             socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
             socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
         )

@@ -43,6 +43,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from project.caching import declarations
 from project.caching.declarations import Tags
 from project.caching.redis_guard import GuardedRedis
+from project.caching.redis_sentinel import redis_client
 from project.routing.routers import use_primary
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,9 @@ def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | N
 
 
 def _redis_client() -> redis.Redis:
-    return GuardedRedis.from_url(
+    return redis_client(
         settings.REDIS_URL,
+        redis_class=GuardedRedis,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
     )

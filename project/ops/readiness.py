@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis
 from django.conf import settings
 from django.core import checks as system_checks
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
+
+from project.caching.redis_sentinel import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,7 @@ def check_database(*, alias: str) -> None:
 
 
 def check_redis(*, url: str) -> None:
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS
-    )
+    client = redis_client(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS)
     try:
         client.ping()
     finally:
@@ -52,10 +51,11 @@ def check_redis(*, url: str) -> None:
 
 
 def check_broker() -> None:
-    url: str = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
     if not settings.BROKER_IS_RABBITMQ:
-        check_redis(url=url)
+        # With Sentinel the broker has a client, not a URL: it is the Redis of REDIS_URL.
+        check_redis(url=settings.DRAMATIQ_BROKER["OPTIONS"].get("url", settings.REDIS_URL))
         return
+    url: str = settings.DRAMATIQ_BROKER["OPTIONS"]["url"]
     import pika  # type: ignore[import-untyped]
 
     parameters = pika.URLParameters(url)

@@ -6,6 +6,8 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
+from apps.core.jobs import HEAVY_QUEUE, INTERACTIVE_QUEUE
+
 K8S_DIR = Path(settings.BASE_DIR) / "config" / "k8s"
 
 
@@ -56,15 +58,36 @@ def test_worker_scheduler_and_migrate_run_the_same_image_with_their_own_command(
     containers = {
         name: resources[(kind, name)]["spec"]["template"]["spec"]["containers"][0]
         for kind, name in [
-            ("Deployment", "headroom-worker"),
+            ("Deployment", "headroom-worker-interactive"),
+            ("Deployment", "headroom-worker-heavy"),
             ("Deployment", "headroom-scheduler"),
             ("Job", "headroom-migrate"),
         ]
     }
 
-    assert containers["headroom-worker"]["command"][:3] == ["python", "manage.py", "rundramatiq"]
+    for pool in ("headroom-worker-interactive", "headroom-worker-heavy"):
+        assert containers[pool]["command"][:3] == ["python", "manage.py", "rundramatiq"]
     assert containers["headroom-scheduler"]["command"] == ["python", "manage.py", "crontab", "--no-heartbeat"]
     assert containers["headroom-migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
     assert resources[("Deployment", "headroom-scheduler")]["spec"]["replicas"] == 1
     assert {container["image"] for container in containers.values()} == {"headroom:latest"}
-    assert ("HorizontalPodAutoscaler", "headroom-worker") in resources
+    assert ("HorizontalPodAutoscaler", "headroom-worker-interactive") in resources
+    assert ("HorizontalPodAutoscaler", "headroom-worker-heavy") in resources
+
+
+def test_each_class_of_queue_has_its_worker_pool_scaled_on_the_length_of_its_queue():
+    resources = _resources()
+    scaled_objects = {
+        document["metadata"]["name"]: document["spec"]
+        for document in yaml.safe_load_all((K8S_DIR / "keda" / "workers.yaml").read_text())
+    }
+
+    for queue, pool in [(INTERACTIVE_QUEUE, "headroom-worker-interactive"), (HEAVY_QUEUE, "headroom-worker-heavy")]:
+        command = resources[("Deployment", pool)]["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert command[command.index("--queues") + 1 :] == [queue]
+        scaling = scaled_objects[pool]
+        assert scaling["scaleTargetRef"]["name"] == pool
+        # It takes over the CPU HPA of worker.yaml rather than fighting it.
+        assert scaling["advanced"]["horizontalPodAutoscalerConfig"]["name"] == pool
+        (redis_trigger,) = [trigger for trigger in scaling["triggers"] if trigger["type"] == "redis"]
+        assert redis_trigger["metadata"]["listName"] == f"dramatiq:{queue}"
