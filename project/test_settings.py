@@ -26,8 +26,8 @@ os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
 # inherit it): a test empties only its run's caches, and two runs side by side keep theirs.
 _per_run("CACHE_VERSION", f"test-{os.getpid()}")
 
-from project.settings import *  # noqa: E402,F403
 from project.caching import redis_sentinel  # noqa: E402
+from project.settings import *  # noqa: E402,F403
 from project.settings import INSTALLED_APPS, MIDDLEWARE  # noqa: E402  # named: this module rebinds them
 
 # The N+1 guard on whatever the environment says (settings.py adds the same two entries when
