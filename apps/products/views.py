@@ -30,11 +30,15 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_product_page(request, product_id=pk)
 
 
-def render_product_page(request: HttpRequest, *, product_id: int, order_form: forms.Form | None = None) -> HttpResponse:
+def render_product_page(
+    request: HttpRequest, *, product_id: int, order_form: forms.Form | None = None, status: int = 200
+) -> HttpResponse:
     """The product page. The orders app posts its form here from outside and, on bad input, renders
     this page again with that form bound, so the error shows under the field."""
     try:
         product = selectors.product_detail(product_id=product_id)
     except Product.DoesNotExist as error:
         raise Http404("No such product for sale.") from error
-    return render(request, "products/product_detail.html", {"product": product, "order_form": order_form})
+    return render(
+        request, "products/product_detail.html", {"product": product, "order_form": order_form}, status=status
+    )
