@@ -1,7 +1,6 @@
 import pytest
 
 from apps.orders.models import Order
-
 from tests.factories import OrderFactory, OrderItemFactory
 from tests.queries import assert_constant_queries
 
