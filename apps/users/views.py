@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
+from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -17,10 +20,23 @@ from apps.users import services
 from apps.users.forms import EmailVerificationResendForm, PasswordResetRequestForm, SignupForm
 from apps.users.limits import limit_posts_per_ip
 
-login = limit_posts_per_ip(
-    auth_views.LoginView.as_view(template_name="users/login.html", redirect_authenticated_user=True)
-)
-logout = auth_views.LogoutView.as_view()
+
+class LoginView(SuccessMessageMixin, auth_views.LoginView):
+    template_name = "users/login.html"
+    redirect_authenticated_user = True
+    success_message = "You are logged in as %(username)s."
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # After the logout: the message goes with the new, empty session.
+        messages.info(request, "You are logged out.")
+        return response
+
+
+login = limit_posts_per_ip(LoginView.as_view())
+logout = LogoutView.as_view()
 
 
 def too_many_requests(request: HttpRequest, exception: Ratelimited | DomainError) -> HttpResponse:
