@@ -47,6 +47,8 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The currency the pages show after every price (apps/core/templatetags/money.py).
+CURRENCY = env.str("CURRENCY", default="USD")
 
 if IS_PRODUCTION:
     # Refuse to start rather than run production on a value that is only safe on a laptop.

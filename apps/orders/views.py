@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
 from apps.core.pagination import keyset_page
+from apps.core.templatetags.money import money
 from apps.orders import selectors, services
 from apps.orders.forms import OrderProductForm
 from apps.orders.models import Order
@@ -44,7 +45,7 @@ def order_place(request: HttpRequest, pk: int) -> HttpResponse:
             return render_product_page(request, product_id=pk, order_form=form, status=409)
         messages.error(request, error.message)
         return redirect("pages:product", pk=pk)
-    messages.success(request, f"Order {order.pk} placed: {line.quantity} for {order.total}.")
+    messages.success(request, f"Order {order.pk} placed: {line.quantity} for {money(order.total)}.")
     return redirect("pages:orders")
 
 
