@@ -59,3 +59,12 @@ def test_the_admin_cancel_action_cancels_pending_orders_through_the_service(admi
     assert item.product.stock == 3
     paid.refresh_from_db()
     assert paid.status == Order.Status.PAID
+
+
+def test_an_order_line_is_captioned_with_its_product_name(admin_client):
+    item = OrderItemFactory(quantity=2, product__name="Desk lamp")
+
+    response = admin_client.get(f"/admin/orders/order/{item.order_id}/change/")
+
+    assert "2 × Desk lamp" in response.text
+    assert "× product" not in response.text
