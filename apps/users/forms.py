@@ -22,3 +22,15 @@ class PasswordResetRequestForm(forms.Form):
 
 class EmailVerificationResendForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class AccountNameForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+
+
+class AccountEmailForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We email a link to the new address; follow it to verify it.",
+    )
