@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("apps.users.page_urls")),
     path("", include("apps.products.page_urls")),
     path("", include("apps.orders.page_urls")),
+    path("", include("apps.reports.page_urls")),
 ]
