@@ -41,6 +41,7 @@ class ReportRequestThrottle(UserRateThrottle):
 
 
 class SalesReportsApi(APIView):
+    summaries = {"post": "Request a sales report (staff)"}
     permission_classes = [IsAdminUser]
     throttle_classes = [ReportRequestThrottle]
 
@@ -56,6 +57,7 @@ class SalesReportsApi(APIView):
 
 
 class SalesReportApi(APIView):
+    summaries = {"get": "Read the progress of a sales report (staff)"}
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 403, 404)})
@@ -64,6 +66,7 @@ class SalesReportApi(APIView):
 
 
 class SalesReportDownloadApi(APIView):
+    summaries = {"get": "Download a sales report (staff)"}
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 403, 404, 409)})
@@ -75,6 +78,7 @@ class SalesReportDownloadApi(APIView):
 
 
 class OrdersExportsApi(APIView):
+    summaries = {"post": "Export my orders as CSV"}
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReportRequestThrottle]
 
@@ -87,6 +91,7 @@ class OrdersExportsApi(APIView):
 
 
 class OrdersExportApi(APIView):
+    summaries = {"get": "Read the progress of my export"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 404)})
@@ -95,6 +100,7 @@ class OrdersExportApi(APIView):
 
 
 class OrdersExportDownloadApi(APIView):
+    summaries = {"get": "Download my export"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 404, 409)})
