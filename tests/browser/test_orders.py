@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -65,4 +66,4 @@ def test_export_my_orders_with_live_progress_then_download_the_csv(site, job_wor
     with page.expect_download() as download:
         download_link.click()
 
-    assert "Monitor arm" in open(download.value.path(), encoding="utf-8").read()
+    assert "Monitor arm" in Path(download.value.path()).read_text(encoding="utf-8")
