@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+BOTH_WIDTHS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # axe's impact levels that fail a page.
 FAILING_IMPACTS = ("serious", "critical")
@@ -42,20 +43,19 @@ AXE_SKIPPED = ("/api/docs/",)
 # A violation is reported on the console by chromium, and as an event the page can listen to.
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+  console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI} from ${event.sourceFile}:${event.lineNumber} ${event.sample}`);
 });
 """
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))  # one chromium at a time, in one xdist worker
-            if not CHROMIUM.exists():
-                item.add_marker(
-                    pytest.mark.skip(reason=f"needs Debian's chromium at {CHROMIUM}: run ./scripts/browser-setup")
-                )
+# Each module's pytestmark.
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("browser"),  # one chromium at a time, in one pytest-xdist worker
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}: run ./scripts/browser-setup"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,9 @@ def chromium() -> Iterator:
 
 
 @pytest.fixture
-def viewport() -> dict[str, int]:
-    """Desktop; a test parametrizes ``viewport`` with PHONE to run at 390×844 too."""
-    return DESKTOP
+def viewport(request) -> dict[str, int]:
+    """Desktop; a test runs at 390×844 too with @pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)."""
+    return getattr(request, "param", None) or DESKTOP
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def site(chromium, live_server, viewport, transactional_db) -> Iterator[Site]:
     try:
         site = Site(context, live_server.url, phone=viewport == PHONE)
         yield site
-        assert site.problems == []
+        assert not site.problems, "\n".join(site.problems)
     finally:
         context.close()
 
@@ -100,6 +100,7 @@ class Site:
         self.phone = phone
         self.problems: list[str] = []
         self._audited: set[str] = set()
+        self._auditing = False
         context.route("**/*", self._only_the_live_server)
         context.add_init_script(REPORT_VIOLATIONS)
         self.page = context.new_page()
@@ -120,8 +121,10 @@ class Site:
             self.problems.append(f"request failed: {request.url} {request.failure}")
 
     def _on_console(self, message) -> None:
+        if self._auditing:
+            return  # axe-core's own probes (a <style> it adds to test contrast), not the page's
         if "Content Security Policy" in message.text or "securitypolicyviolation" in message.text:
-            self.problems.append(message.text)
+            self.problems.append(f"{message.text} ({self.page.url} {message.location})")
 
     # --- Moving around ---------------------------------------------------------------------
 
@@ -130,11 +133,13 @@ class Site:
         assert response is not None and response.ok, f"{path}: {response and response.status}"
         self.audit()
 
-    def submit(self, button) -> None:
-        """Clicks a submit button (a locator) and waits for the page it leads to."""
+    def submit(self, button, *, audit: bool = True) -> None:
+        """Clicks a submit button (a locator) and waits for the page it leads to; ``audit=False``
+        for a page that reloads itself (a job's), audited once it settles."""
         with self.page.expect_navigation(wait_until="load"):
             button.click()
-        self.audit()
+        if audit:
+            self.audit()
 
     def follow(self, link) -> None:
         with self.page.expect_navigation(wait_until="load"):
@@ -166,7 +171,14 @@ class Site:
         if path in self._audited or path.startswith(AXE_SKIPPED):
             return
         self._audited.add(path)
-        results = Axe().run(self.page)
+        self._auditing = True
+        try:
+            results = Axe().run(self.page)
+            self.page.evaluate(
+                "() => new Promise((resolve) => setTimeout(resolve, 0))"
+            )  # its console messages, delivered
+        finally:
+            self._auditing = False
         for violation in results.response["violations"]:
             if violation["impact"] in FAILING_IMPACTS:
                 targets = [node["target"] for node in violation["nodes"]][:3]

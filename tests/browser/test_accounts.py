@@ -8,20 +8,17 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import BOTH_WIDTHS, BROWSER
 from tests.factories import UserFactory
 from tests.mailfiles import mail_files_to
 from tests.workers import wait_until
 
 NEW_PASSWORD = "a-new-Passw0rd-9"
 
-
-@pytest.fixture
-def viewport(request):
-    return getattr(request, "param", None) or DESKTOP
+pytestmark = BROWSER
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
 def test_sign_up_with_the_rules_shown_then_log_out_and_in_with_a_message_each_time(site):
     page = site.page
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
@@ -66,7 +63,6 @@ def test_the_account_page_changes_the_name_and_signs_out_an_api_device(site):
     site.follow(page.get_by_role("link", name="Change password"))
 
 
-@pytest.mark.jobs
 def test_a_password_reset_from_the_emailed_link_sets_the_password(site, job_worker):
     user = UserFactory(email=f"forgetful-{uuid.uuid4().hex[:8]}@example.com")
     page = site.page

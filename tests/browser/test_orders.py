@@ -8,16 +8,13 @@ from pathlib import Path
 import pytest
 
 from apps.orders.models import Order
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import BOTH_WIDTHS, BROWSER
 from tests.factories import OrderItemFactory, ProductFactory, UserFactory
 
-
-@pytest.fixture
-def viewport(request):
-    return getattr(request, "param", None) or DESKTOP
+pytestmark = BROWSER
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
 def test_order_more_than_the_stock_then_correct_it_then_cancel_the_order(site):
     user = UserFactory()
     product = ProductFactory(name="Desk lamp", price=Decimal("24.90"), stock=3)
@@ -46,8 +43,7 @@ def test_order_more_than_the_stock_then_correct_it_then_cancel_the_order(site):
     assert product.stock == 3
 
 
-@pytest.mark.jobs
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
 def test_export_my_orders_with_live_progress_then_download_the_csv(site, job_worker):
     user = UserFactory()
     OrderItemFactory(order__user=user, product__name="Monitor arm")

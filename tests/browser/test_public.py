@@ -7,18 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import BOTH_WIDTHS, BROWSER, PHONE
 from tests.factories import CategoryFactory, ProductFactory
 
-
-@pytest.fixture
-def viewport(request):
-    from tests.browser.conftest import DESKTOP
-
-    return getattr(request, "param", None) or DESKTOP
+pytestmark = BROWSER
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
 def test_search_sort_and_filter_the_catalog_then_clear_the_filters(site):
     lighting = CategoryFactory(name="Lighting", slug="lighting")
     ProductFactory(name="Desk lamp", price=Decimal("24.90"), stock=4, category=lighting)
@@ -51,7 +46,7 @@ def test_search_sort_and_filter_the_catalog_then_clear_the_filters(site):
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
 def test_a_product_page_shows_the_price_with_its_currency(site):
     product = ProductFactory(name="Desk lamp", price=Decimal("24.90"), stock=3)
 
@@ -61,7 +56,7 @@ def test_a_product_page_shows_the_price_with_its_currency(site):
     assert site.page.get_by_role("link", name="Log in").last.is_visible()
 
 
-@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"], indirect=True)
+@pytest.mark.parametrize("viewport", [PHONE], indirect=True)
 def test_on_a_phone_the_menu_folds_behind_a_button_with_44_px_targets(site):
     page = site.page
     site.open("/products/")
