@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
 from apps.reports import selectors, services
 from apps.reports.models import Report
@@ -21,8 +23,14 @@ def _signed_in(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+def _report_request_rate(group: str, request: HttpRequest) -> str:
+    return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["report_requests"]
+
+
 @login_required
 @require_POST
+# The API's rate per user (REPORT_REQUEST_THROTTLE_RATE); over it, the 429 page (RATELIMIT_VIEW).
+@ratelimit(group="report_requests", key="user", rate=_report_request_rate, method="POST")
 def orders_export_request(request: HttpRequest) -> HttpResponse:
     export, is_new = services.orders_export_request(user=_signed_in(request))
     if is_new:

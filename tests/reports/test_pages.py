@@ -80,3 +80,18 @@ def test_starting_an_export_is_post_only(client, user):
     client.force_login(user)
 
     assert client.get("/orders/exports/").status_code == 405
+
+
+def test_export_requests_past_the_report_rate_get_the_429_page(client, user, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "report_requests": "1/hour"},
+    }
+    client.force_login(user)
+
+    first = client.post("/orders/exports/")
+    second = client.post("/orders/exports/")
+
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert Report.objects.count() == 1
