@@ -52,6 +52,10 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form gets the site's page, which says what to do, not Django's developer page.
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+# The currency the pages show after every price (apps/core/templatetags/money.py).
+CURRENCY = env.str("CURRENCY", default="USD")
 
 if IS_PRODUCTION:
     # Refuse to start rather than run production on a value that is only safe on a laptop.

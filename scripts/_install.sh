@@ -27,3 +27,11 @@ if [ "$(cat .venv/.installed-lock 2>/dev/null)" != "$lock_hash" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
   echo "$lock_hash" > .venv/.installed-lock
 fi
+
+# dotenv_value FILE NAME DEFAULT: NAME from the environment, else from FILE (.env, read as
+# project/settings.py reads it, with django-environ), else DEFAULT.
+dotenv_value() {
+  .venv/bin/python -c 'import os, sys, environ
+environ.Env.read_env(sys.argv[1], overwrite=False)
+print(os.environ.get(sys.argv[2], sys.argv[3]))' "$1" "$2" "$3"
+}

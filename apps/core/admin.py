@@ -10,6 +10,10 @@ from apps.core.models import OutboxMessage
 
 admin.site.unregister(Task)
 
+admin.site.site_header = "Headroom administration"
+admin.site.site_title = "Headroom administration"
+admin.site.index_title = "Headroom administration"
+
 
 class ReadOnlyAdminMixin:
     """For rows that change only through their app's services or jobs (orders keep stock and totals

@@ -6,7 +6,9 @@ what every operation can answer, so a new endpoint is described right without a 
 - 401 wherever credentials are read (a missing one where they are needed, a wrong one anywhere),
   429 where a throttle applies, and 404 on a cursor-paginated list (a cursor that cannot be read),
   each with the error shape.
-A view still lists its own errors (400, 403, 404, 409) with ``error_responses``.
+A view still lists its own errors (400, 403, 404, 409) with ``error_responses``, and names each
+method's one-line summary in ``summaries = {"get": "List products", ...}`` (Swagger UI's headings).
+Operations are grouped (tagged) by the first part of their path after /api/<version>/: auth, products...
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ RETRY_AFTER = OpenApiParameter(
 
 
 class AutoSchema(openapi.AutoSchema):
+    def get_summary(self) -> str | None:
+        summaries: dict[str, str] = getattr(self.view, "summaries", {})
+        return summaries.get(self.method.lower()) or super().get_summary()
+
+    def get_tags(self) -> list[str]:
+        # /api/v1/products/{id}/ -> "products". Only the tags: the operation ids stay as published.
+        parts = [part for part in self.path.split("/") if part]
+        return parts[2:3] or super().get_tags()
+
     def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
         if {} not in auths and self._anonymous_allowed():

@@ -32,6 +32,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class OrdersApi(generics.GenericAPIView):
+    summaries = {"get": "List my orders", "post": "Place an order"}
     permission_classes = [IsAuthenticated]
     # JSON only: an order's items are a list of objects, which no form encoding carries.
     parser_classes = [JSONParser]
@@ -68,6 +69,7 @@ class OrdersApi(generics.GenericAPIView):
 
 
 class OrderApi(APIView):
+    summaries = {"get": "Read one of my orders"}
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -78,6 +80,7 @@ class OrderApi(APIView):
 
 
 class OrderCancelApi(APIView):
+    summaries = {"post": "Cancel a pending order"}
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 

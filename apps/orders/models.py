@@ -44,7 +44,8 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × product {self.product_id}"
+        # Where it is shown (the admin's inline and list) the product is select_related().
+        return f"{self.quantity} × {self.product.name}"
 
 
 class DailySales(models.Model):

@@ -8,4 +8,5 @@ from apps.orders import views
 urlpatterns = [
     path("products/<id:pk>/order/", views.order_place, name="order-place"),
     path("orders/", views.my_orders, name="orders"),
+    path("orders/<id:pk>/cancel/", views.order_cancel, name="order-cancel"),
 ]

@@ -1,16 +1,19 @@
-"""Order pages: placing an order from a product page, and "my orders". The API's are in api.py."""
+"""Order pages: placing an order from a product page, "my orders" and cancelling one. The API's are in api.py."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
 from apps.core.pagination import keyset_page
+from apps.core.templatetags.money import money
 from apps.orders import selectors, services
 from apps.orders.forms import OrderProductForm
+from apps.orders.models import Order
 from apps.products.views import render_product_page
 
 ORDERS_PAGE_SIZE = 20
@@ -36,7 +39,25 @@ def order_place(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         order = services.order_create(user=request.user, items=[line])
     except DomainError as error:
+        if error.code == "out_of_stock":
+            # Under the field, with the typed quantity kept, so it can be corrected in place.
+            form.add_error("quantity", error.message)
+            return render_product_page(request, product_id=pk, order_form=form, status=409)
         messages.error(request, error.message)
         return redirect("pages:product", pk=pk)
-    messages.success(request, f"Order {order.pk} placed: {line.quantity} for {order.total}.")
+    messages.success(request, f"Order {order.pk} placed: {line.quantity} for {money(order.total)}.")
+    return redirect("pages:orders")
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        order = services.order_cancel(user=request.user, order_id=pk)
+    except Order.DoesNotExist as error:
+        raise Http404("No such order.") from error
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Order {order.pk} cancelled; its items are back in stock.")
     return redirect("pages:orders")

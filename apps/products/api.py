@@ -53,6 +53,7 @@ IF_MATCH = OpenApiParameter(
 
 
 class CategoriesApi(generics.GenericAPIView):
+    summaries = {"get": "List categories", "post": "Create a category (staff)"}
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategoryOutputSerializer
 
@@ -71,6 +72,7 @@ class CategoriesApi(generics.GenericAPIView):
 
 
 class CategoryApi(generics.GenericAPIView):
+    summaries = {"get": "Read a category", "patch": "Update a category (staff)", "delete": "Delete a category (staff)"}
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategoryOutputSerializer
 
@@ -99,6 +101,7 @@ class CategoryApi(generics.GenericAPIView):
 
 
 class ProductsApi(generics.GenericAPIView):
+    summaries = {"get": "List, search and filter products", "post": "Create a product (staff)"}
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductDetailOutputSerializer
     filterset_class = ProductFilter
@@ -119,6 +122,7 @@ class ProductsApi(generics.GenericAPIView):
 
 
 class ProductApi(APIView):
+    summaries = {"get": "Read a product", "patch": "Update a product (staff)", "delete": "Delete a product (staff)"}
     permission_classes = [IsStaffOrReadOnly]
 
     @extend_schema(parameters=[PRODUCT_ETAG], responses={200: ProductDetailOutputSerializer, **error_responses(404)})
@@ -150,6 +154,7 @@ class ProductStockAdjustmentsApi(APIView):
     """Staff add (positive delta) or remove (negative) units, with a reason; ``stock_after`` is the new stock.
     A removal below 0 is a 409."""
 
+    summaries = {"post": "Adjust the stock of a product (staff)"}
     permission_classes = [IsStaffOrReadOnly]
 
     @extend_schema(
@@ -185,6 +190,7 @@ class ProductImportsApi(APIView):
     """Upload a product CSV (multipart, field ``file``): 202 and a job imports it; the same file
     again answers 200 with the first import and imports nothing."""
 
+    summaries = {"post": "Upload a product CSV (staff)"}
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser]
 
@@ -208,6 +214,7 @@ class ProductImportsApi(APIView):
 class ProductImportApi(APIView):
     """An import's status, progress and per-row errors (``line`` is the line in the file)."""
 
+    summaries = {"get": "Read the progress and errors of a product import (staff)"}
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses={200: ProductImportOutputSerializer, **error_responses(401, 403, 404)})

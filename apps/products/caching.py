@@ -7,12 +7,13 @@ QUERY_CACHE = {
     "products.product": {"ops": "all"},
 }
 
-# The response cache: anonymous reads of the catalog, by URL name -> the tags each response depends on.
+# The response cache: anonymous reads of the catalog (API and page), by URL name -> the tags each response depends on.
 # A product's detail shows its category; a list page shows any product, and their categories.
 RESPONSE_CACHE = {
     "v1:product-list": lambda url: ("products", "categories"),
     "v1:product-detail": lambda url: (f"product:{int(url['pk'])}", "products:all", "categories"),
     "v1:category-list": lambda url: ("categories",),
+    "pages:catalog": lambda url: ("products", "categories"),
 }
 
 # The tags a write replaces. A write to one product leaves the other products' details cached.

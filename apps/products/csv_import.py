@@ -18,6 +18,16 @@ from django.core.validators import validate_slug
 
 REQUIRED_COLUMNS = ("slug", "name", "category", "price")
 OPTIONAL_COLUMNS = ("stock", "description", "is_active")
+# What each column holds, as the admin's upload page and docs/jobs.md show it.
+COLUMN_DOCS = {
+    "slug": "The product's key: letters, digits, - and _ (at most 200). An existing slug is updated, a new one created.",
+    "name": "The product's name (at most 200 characters).",
+    "category": "The slug of an existing category.",
+    "price": "A number from 0 to 99999999.99, at most 2 decimal places (12.50).",
+    "stock": "Units in stock, a whole number. Empty: a new product gets 0, an existing one keeps its stock.",
+    "description": "Any text. Empty: left as it is.",
+    "is_active": "true or false (also 1/0, yes/no): whether it is for sale. Empty: left as it is (new: true).",
+}
 MAX_PRICE = Decimal("99999999.99")  # Product.price: 10 digits, 2 decimal places
 MAX_STOCK = 2_147_483_647
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

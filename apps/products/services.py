@@ -185,7 +185,7 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Product]:
         if product.stock < quantities[product_id]:
             raise DomainError(
                 code="out_of_stock",
-                message=f"Only {product.stock} of '{product.name}' (product {product_id}) left in stock.",
+                message=f"Only {product.stock} of {product.name} left in stock.",
                 fields={"items": [f"Product {product_id}: only {product.stock} left."]},
                 status=409,
             )

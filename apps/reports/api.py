@@ -43,6 +43,7 @@ class ReportRequestThrottle(UserRateThrottle):
 
 
 class SalesReportsApi(APIView):
+    summaries = {"post": "Request a sales report (staff)"}
     permission_classes = [IsAdminUser]
     throttle_classes = [ReportRequestThrottle]
 
@@ -58,6 +59,7 @@ class SalesReportsApi(APIView):
 
 
 class SalesReportApi(APIView):
+    summaries = {"get": "Read the progress of a sales report (staff)"}
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 403, 404)})
@@ -69,6 +71,7 @@ class SalesReportApi(APIView):
 # Vary: Accept-Encoding, no Content-Length; a client that does not accept gzip gets the file as stored.
 @method_decorator(gzip_page, name="dispatch")
 class SalesReportDownloadApi(APIView):
+    summaries = {"get": "Download a sales report (staff)"}
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 403, 404, 409)})
@@ -80,6 +83,7 @@ class SalesReportDownloadApi(APIView):
 
 
 class OrdersExportsApi(APIView):
+    summaries = {"post": "Export my orders as CSV"}
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReportRequestThrottle]
 
@@ -92,6 +96,7 @@ class OrdersExportsApi(APIView):
 
 
 class OrdersExportApi(APIView):
+    summaries = {"get": "Read the progress of my export"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: ReportOutputSerializer, **error_responses(401, 404)})
@@ -101,6 +106,7 @@ class OrdersExportApi(APIView):
 
 @method_decorator(gzip_page, name="dispatch")
 class OrdersExportDownloadApi(APIView):
+    summaries = {"get": "Download my export"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={**CSV_RESPONSE, **error_responses(401, 404, 409)})

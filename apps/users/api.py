@@ -33,6 +33,7 @@ from apps.users.serializers import (
 class SignupApi(APIView):
     """The account is made at once, with ``email_verified: false``; a job emails a link to verify the address."""
 
+    summaries = {"post": "Sign up"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -51,6 +52,7 @@ class SignupApi(APIView):
 class TokenApi(APIView):
     """Sign in: each call makes a new token (one per device), valid until revoked or idle too long."""
 
+    summaries = {"post": "Sign in: get a token for this device"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -68,6 +70,7 @@ class TokenApi(APIView):
 class LogoutApi(APIView):
     """Revoke the token this request was made with. Only a token request has one to revoke."""
 
+    summaries = {"post": "Sign out this token"}
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
@@ -80,6 +83,7 @@ class LogoutApi(APIView):
 class LogoutAllApi(APIView):
     """Revoke every token of the caller: every device signs in again."""
 
+    summaries = {"post": "Sign out every device"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None, **error_responses(401)})
@@ -91,6 +95,7 @@ class LogoutAllApi(APIView):
 class ApiTokensApi(generics.GenericAPIView):
     """The caller's tokens that still work, newest first: never a key or a digest."""
 
+    summaries = {"get": "List my signed-in devices (tokens)"}
     permission_classes = [IsAuthenticated]
     serializer_class = ApiTokenOutputSerializer
     pagination_class = QuerysetOrderCursorPagination
@@ -107,6 +112,7 @@ class ApiTokensApi(generics.GenericAPIView):
 
 
 class ApiTokenApi(APIView):
+    summaries = {"delete": "Revoke one of my tokens"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
@@ -116,6 +122,7 @@ class ApiTokenApi(APIView):
 
 
 class MeApi(APIView):
+    summaries = {"get": "Read my profile", "patch": "Update my profile"}
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: UserOutputSerializer, **error_responses(401)})
@@ -136,6 +143,7 @@ class PasswordResetApi(APIView):
     """Always 202, whether or not the email has an account: the answer reveals nothing. A 429 past
     AUTH_THROTTLE_RATE for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
 
+    summaries = {"post": "Email a password reset link"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -156,6 +164,7 @@ class PasswordResetApi(APIView):
 class PasswordResetConfirmApi(APIView):
     """``uid`` and ``token`` are the last two parts of the emailed link (/password-reset/<uid>/<token>/)."""
 
+    summaries = {"post": "Set a new password from a reset link"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -174,6 +183,7 @@ class PasswordResetConfirmApi(APIView):
 class EmailVerifyApi(APIView):
     """``token`` is the last part of the emailed link; a link works once."""
 
+    summaries = {"post": "Verify an email from its link"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -192,6 +202,7 @@ class EmailVerificationResendApi(APIView):
     """Always 202, whether or not an unverified account uses the email. A 429 past AUTH_THROTTLE_RATE
     for the client IP, or MAIL_TO_ADDRESS_RATE for the email."""
 
+    summaries = {"post": "Email the verification link again"}
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]

@@ -78,6 +78,28 @@ def user_update(*, user: User, name: str | None = None) -> User:
     return user
 
 
+def user_email_change(*, user: User, email: str) -> User:
+    """Move the account to a new address, unverified until its owner follows the link emailed there.
+
+    A taken email, in any letter case, is a DomainError. Links sent to the old address stop
+    working: a link names the address it was sent to (verification_email_send).
+    """
+    email = User.objects.normalize_email(email).lower()
+    if email == user.email:
+        return user
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise _email_taken()
+    try:
+        with transaction.atomic():
+            user.email = email
+            user.email_verified_at = None
+            user.save(update_fields=["email", "email_verified_at"])
+    except IntegrityError as error:
+        raise _email_taken() from error
+    send_on_commit("send_verification_email", email=user.email, request_id=uuid.uuid4().hex)
+    return user
+
+
 def token_for_credentials(*, request: HttpRequest, email: str, password: str, label: str = "") -> tuple[ApiToken, str]:
     """Sign in: a new API token for this device, and its key, which only the client ever sees."""
     # With the request, axes counts the failure and refuses a locked-out account (settings.AXES_*).

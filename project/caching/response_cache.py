@@ -101,16 +101,17 @@ def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | N
     parameters."""
     view_class = getattr(view, "cls", None)  # set by DRF's as_view(), as is initkwargs
     if view_class is None:
-        return {}
+        # A page view names them itself (apps.core.pages.reads_query_params).
+        params = _filterset_params(getattr(view, "filterset_class", None))
+        params.update((name, _as_sent) for name in getattr(view, "query_params", ()))
+        return params
     instance = view_class(**getattr(view, "initkwargs", {}))
     instance.action, instance.request, instance.format_kwarg = "list", None, None
-    params: dict[str, Callable[[str], str | None]] = {}
+    params = {}
     for backend_class in instance.filter_backends:
         backend = backend_class()
         if isinstance(backend, DjangoFilterBackend):
-            filterset = backend.get_filterset_class(instance, instance.get_queryset())
-            for name, declared_filter in filterset.base_filters.items() if filterset else ():
-                params[name] = _canonical_boolean if isinstance(declared_filter, BooleanFilter) else _as_sent
+            params.update(_filterset_params(backend.get_filterset_class(instance, instance.get_queryset())))
         else:
             params.update((param["name"], _as_sent) for param in backend.get_schema_operation_parameters(instance))
     paginator = instance.paginator
@@ -121,6 +122,13 @@ def _query_params(view: Callable[..., Any]) -> dict[str, Callable[[str], str | N
                 _canonical_page_size, maximum=paginator.max_page_size
             )
     return params
+
+
+def _filterset_params(filterset: Any) -> dict[str, Callable[[str], str | None]]:
+    return {
+        name: _canonical_boolean if isinstance(declared_filter, BooleanFilter) else _as_sent
+        for name, declared_filter in (filterset.base_filters.items() if filterset else ())
+    }
 
 
 def _redis_client() -> redis.Redis:
@@ -206,7 +214,12 @@ class PublicResponseCache:
 
     @staticmethod
     def _with_http_cache_headers(request: HttpRequest, response: HttpResponse, *, public: bool) -> HttpResponse:
-        if not request.path.startswith("/api/") or response.has_header("Cache-Control"):
+        if response.has_header("Cache-Control"):
+            return response
+        if not request.path.startswith("/api/"):
+            if public and response.status_code == 200 and not response.cookies:
+                # A cached page: storable here and by a CDN, but checked with the server on every view.
+                response["Cache-Control"] = "public, no-cache"
             return response
         if public and response.status_code in (200, 304):  # a 304 carries the headers of its 200
             # Short: browsers and CDNs keep this whatever the server invalidates; ETag revalidates.

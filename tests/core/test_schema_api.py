@@ -177,3 +177,32 @@ def test_schema_declares_json_for_every_response_body_but_the_csv_downloads(sche
         for code, response in operation["responses"].items():
             expected = ["text/csv"] if path.endswith("/download/") and code == "200" else ["application/json"]
             assert list(response.get("content", {"application/json": {}})) == expected, (method, path, code)
+
+
+def test_every_operation_has_a_summary(schema):
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("summary")
+    ]
+
+    assert missing == []
+
+
+def test_operations_are_grouped_by_resource(schema):
+    tags = {
+        path: operation["tags"] for path, operations in schema["paths"].items() for operation in operations.values()
+    }
+
+    assert tags["/api/v1/products/{id}/"] == ["products"]
+    assert tags["/api/v1/orders/exports/"] == ["orders"]
+    assert tags["/api/v1/auth/token/"] == ["auth"]
+    assert {tag for group in tags.values() for tag in group} == {
+        "auth",
+        "users",
+        "categories",
+        "products",
+        "orders",
+        "reports",
+    }

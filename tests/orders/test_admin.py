@@ -1,5 +1,6 @@
 import pytest
 
+from apps.orders.models import Order
 from tests.factories import OrderFactory, OrderItemFactory
 from tests.queries import assert_constant_queries
 
@@ -38,3 +39,32 @@ def test_order_change_page_renders_with_its_items(admin_client):
 
     assert response.status_code == 200
     assert "Desk lamp" in response.text
+
+
+def test_the_admin_cancel_action_cancels_pending_orders_through_the_service(admin_client):
+    item = OrderItemFactory(quantity=2, product__stock=1)
+    paid = OrderFactory(status=Order.Status.PAID)
+
+    response = admin_client.post(
+        "/admin/orders/order/",
+        {"action": "cancel_orders", "_selected_action": [item.order_id, paid.pk]},
+        follow=True,
+    )
+
+    assert "1 order(s) cancelled." in response.text
+    assert "only a pending order can be cancelled" in response.text
+    item.order.refresh_from_db()
+    item.product.refresh_from_db()
+    assert item.order.status == Order.Status.CANCELLED
+    assert item.product.stock == 3
+    paid.refresh_from_db()
+    assert paid.status == Order.Status.PAID
+
+
+def test_an_order_line_is_captioned_with_its_product_name(admin_client):
+    item = OrderItemFactory(quantity=2, product__name="Desk lamp")
+
+    response = admin_client.get(f"/admin/orders/order/{item.order_id}/change/")
+
+    assert "2 × Desk lamp" in response.text
+    assert "× product" not in response.text

@@ -35,7 +35,7 @@ def _orders_a_minute_apart(*, user, count: int) -> list[Order]:
     return orders
 
 
-@pytest.mark.parametrize("url", ["/orders/", "/products/1/order/"])
+@pytest.mark.parametrize("url", ["/orders/", "/products/1/order/", "/orders/1/cancel/"])
 def test_order_pages_redirect_an_anonymous_visitor_to_login(client, url):
     response = client.get(url)
 
@@ -147,16 +147,94 @@ def test_ordering_from_the_product_page_places_the_order_and_takes_the_stock(cli
 
 
 def test_ordering_more_than_the_stock_shows_the_message_and_writes_nothing(client, user):
-    product = ProductFactory(stock=1)
+    product = ProductFactory(stock=1, name="Desk lamp")
     client.force_login(user)
 
-    response = client.post(f"/products/{product.pk}/order/", {"quantity": "2"}, follow=True)
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "2"})
 
-    assert response.redirect_chain == [(f"/products/{product.pk}/", 302)]
-    assert "Only 1 of" in response.text
+    assert response.status_code == 409
+    assert "Only 1 of Desk lamp left in stock." in response.text
+    assert f"product {product.pk}" not in response.text
     assert not Order.objects.exists()
     product.refresh_from_db()
     assert product.stock == 1
+
+
+def test_the_over_stock_error_is_linked_to_the_quantity_field_which_keeps_the_typed_value(client, user):
+    product = ProductFactory(stock=1)
+    client.force_login(user)
+
+    response = client.post(f"/products/{product.pk}/order/", {"quantity": "7"})
+
+    assert 'aria-describedby="id_quantity_error"' in response.text
+    assert 'id="id_quantity_error"' in response.text
+    assert 'value="7"' in response.text
+
+
+def test_cancelling_a_pending_order_from_my_orders_restores_the_stock_and_says_so(client, user):
+    item = OrderItemFactory(order__user=user, quantity=2, product__stock=3)
+    client.force_login(user)
+
+    response = client.post(f"/orders/{item.order_id}/cancel/", follow=True)
+
+    assert response.redirect_chain == [("/orders/", 302)]
+    assert f"Order {item.order_id} cancelled" in response.text
+    item.order.refresh_from_db()
+    item.product.refresh_from_db()
+    assert item.order.status == Order.Status.CANCELLED
+    assert item.product.stock == 5
+
+
+def test_my_orders_offers_cancel_only_for_pending_orders(client, user):
+    pending = OrderFactory(user=user)
+    paid = OrderFactory(user=user, status=Order.Status.PAID)
+    client.force_login(user)
+
+    response = client.get("/orders/")
+
+    assert f"/orders/{pending.pk}/cancel/" in response.text
+    assert f"/orders/{paid.pk}/cancel/" not in response.text
+
+
+def test_cancelling_an_order_that_is_not_pending_shows_why_and_changes_nothing(client, user):
+    order = OrderFactory(user=user, status=Order.Status.PAID)
+    client.force_login(user)
+
+    response = client.post(f"/orders/{order.pk}/cancel/", follow=True)
+
+    assert "only a pending order can be cancelled" in response.text
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_a_user_cannot_cancel_another_users_order(client, user):
+    order = OrderFactory()
+    client.force_login(user)
+
+    response = client.post(f"/orders/{order.pk}/cancel/")
+
+    assert response.status_code == 404
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_cancelling_is_post_only(client, user):
+    order = OrderFactory(user=user)
+    client.force_login(user)
+
+    assert client.get(f"/orders/{order.pk}/cancel/").status_code == 405
+
+
+def test_cancelling_needs_the_csrf_token(user):
+    from django.test import Client
+
+    order = OrderFactory(user=user)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    assert client.post(f"/orders/{order.pk}/cancel/").status_code == 403
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1", "1001", "abc", ""])

@@ -161,3 +161,83 @@ def test_stock_adjustments_are_listed_read_only_in_the_admin(admin_client):
         == 403
     )
     assert StockAdjustment.objects.filter(pk=adjustment.pk).exists()
+
+
+# --- Product CSV upload -----------------------------------------------------------------------
+
+UPLOAD_URL = "/admin/products/productimport/upload/"
+
+
+def _csv_file(text: str, name: str = "products.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+def test_the_import_list_offers_an_upload_and_the_upload_page_documents_the_columns(admin_client):
+    from apps.products.csv_import import COLUMN_DOCS
+
+    listing = admin_client.get("/admin/products/productimport/")
+    upload = admin_client.get(UPLOAD_URL)
+
+    assert f'href="{UPLOAD_URL}"' in listing.text
+    assert upload.status_code == 200
+    for column in COLUMN_DOCS:
+        assert f"<code>{column}</code>" in upload.text
+
+
+def test_staff_upload_a_product_csv_from_the_admin_and_land_on_the_imports_page(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from apps.products.models import ProductImport
+
+    CategoryFactory(slug="lighting")
+    with django_capture_on_commit_callbacks() as jobs:
+        response = admin_client.post(
+            UPLOAD_URL,
+            {"file": _csv_file("slug,name,category,price\ndesk-lamp,Desk lamp,lighting,24.90\n")},
+            follow=True,
+        )
+
+    product_import = ProductImport.objects.get()
+    assert response.redirect_chain == [(f"/admin/products/productimport/{product_import.pk}/change/", 302)]
+    assert "is queued." in response.text
+    assert f'data-job-status-url="/api/v1/products/imports/{product_import.pk}/"' in response.text
+    assert len(jobs) == 1
+
+
+def test_a_file_without_the_required_columns_is_a_form_error(admin_client):
+    from apps.products.models import ProductImport
+
+    response = admin_client.post(UPLOAD_URL, {"file": _csv_file("slug,name\nx,y\n")})
+
+    assert response.status_code == 200
+    assert "Missing columns: category, price." in response.text
+    assert not ProductImport.objects.exists()
+
+
+def test_an_imports_errors_show_as_a_table_by_line_and_column(admin_client):
+    from apps.products import services
+    from apps.products.models import ProductImport
+
+    CategoryFactory(slug="lighting")
+    services.product_import_request(
+        user=UserFactory(is_staff=True),
+        upload=_csv_file("slug,name,category,price\nok,Fine,lighting,1.00\nbad,Broken,lighting,abc\n"),
+    )
+    product_import = ProductImport.objects.get()
+    services.product_import_run(import_id=product_import.pk)
+
+    response = admin_client.get(f"/admin/products/productimport/{product_import.pk}/change/")
+
+    assert "<tr><td>3</td><td>price</td><td>Not a number: &#x27;abc&#x27;.</td></tr>" in response.text
+    assert '"errors"' not in response.text
+
+
+def test_only_staff_reach_the_upload_page(client):
+    client.force_login(UserFactory())
+
+    response = client.get(UPLOAD_URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")

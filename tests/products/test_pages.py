@@ -154,7 +154,9 @@ def test_catalog_ignores_malformed_filters(client):
     assert len(response.context["page"]) == 1
 
 
-def test_catalog_runs_the_same_queries_for_1_and_50_products(client):
+def test_catalog_runs_the_same_queries_for_1_and_50_products(client, settings):
+    # What a miss costs: the same URL twice would otherwise be a hit (tested below).
+    settings.RESPONSE_CACHE_ENABLED = False
     responses = assert_constant_queries(
         ProductFactory.create_batch, lambda: client.get("/products/"), budget=CATALOG_QUERIES
     )
@@ -217,3 +219,121 @@ def test_product_page_of_an_inactive_product_is_a_404(client):
 @pytest.mark.parametrize("product_id", ["999999", "99999999999999999999999"])
 def test_product_page_of_an_unknown_id_is_a_404(client, product_id):
     assert client.get(f"/products/{product_id}/").status_code == 404
+
+
+# --- The catalog's controls: the API's parameters, from a form -------------------------------
+
+
+def test_the_catalog_search_box_finds_products_by_name(client):
+    ProductFactory(name="Desk lamp")
+    ProductFactory(name="Mouse")
+
+    response = client.get("/products/", {"search": "lamp"})
+
+    assert _names(response) == ["Desk lamp"]
+    assert 'name="search" value="lamp"' in response.text
+
+
+@pytest.mark.parametrize(("ordering", "names"), [("price", ["Cheap", "Dear"]), ("-price", ["Dear", "Cheap"])])
+def test_the_catalog_sort_menu_orders_by_price(client, ordering, names):
+    ProductFactory(name="Dear", price=Decimal("20.00"))
+    ProductFactory(name="Cheap", price=Decimal("5.00"))
+
+    response = client.get("/products/", {"ordering": ordering})
+
+    assert _names(response) == names
+    assert f'<option value="{ordering}" selected>' in response.text
+
+
+def test_the_catalog_filters_by_price_range_and_stock(client):
+    ProductFactory(name="In range", price=Decimal("10.00"), stock=3)
+    ProductFactory(name="Sold out", price=Decimal("10.00"), stock=0)
+    ProductFactory(name="Too dear", price=Decimal("50.00"), stock=3)
+
+    response = client.get("/products/", {"min_price": "5", "max_price": "20", "in_stock": "true"})
+
+    assert _names(response) == ["In range"]
+    assert 'id="catalog-in-stock" name="in_stock" value="true" checked' in response.text
+
+
+def test_the_catalog_form_uses_the_apis_parameter_names(client):
+    response = client.get("/products/")
+
+    for name in ("search", "ordering", "min_price", "max_price", "in_stock"):
+        assert name in ProductFilter.base_filters
+        assert f'name="{name}"' in response.text
+
+
+def test_no_results_offers_to_clear_the_filters(client):
+    ProductFactory(name="Desk lamp")
+
+    response = client.get("/products/", {"search": "nothing like it"})
+
+    assert "No products match these filters." in response.text
+    assert 'href="/products/">Clear filters</a>' in response.text
+
+
+def test_an_unfiltered_catalog_offers_no_clear_filters_link(client):
+    ProductFactory()
+
+    assert "Clear filters" not in client.get("/products/").text
+
+
+def test_prices_show_the_currency_setting(client, settings):
+    settings.CURRENCY = "EUR"
+    product = ProductFactory(price=Decimal("12.50"))
+
+    assert "12.50 EUR" in client.get("/products/").text
+    assert "12.50 EUR" in client.get(f"/products/{product.pk}/").text
+
+
+# --- The catalog page is served from the response cache to anonymous visitors ----------------
+
+
+def test_a_second_anonymous_catalog_read_is_a_response_cache_hit_that_runs_no_sql(client):
+    ProductFactory(name="Desk lamp")
+    miss = client.get("/products/", {"search": "lamp"})
+
+    with assert_queries(0):
+        hit = client.get("/products/", {"search": "lamp"})
+
+    assert "X-Response-Cache" not in miss
+    assert hit["X-Response-Cache"] == "hit"
+    assert hit.content == miss.content
+    assert "Content-Security-Policy" in hit
+
+
+def test_the_cached_catalog_keeps_the_filter_parameters_and_drops_foreign_ones(client):
+    ProductFactory(name="Desk lamp")
+    ProductFactory(name="Mouse")
+    client.get("/products/", {"search": "lamp", "in_stock": "True"})
+
+    hit = client.get("/products/", {"in_stock": "true", "search": "lamp", "utm_source": "mail"})
+
+    assert hit["X-Response-Cache"] == "hit"
+    assert "Desk lamp" in hit.text and "Mouse" not in hit.text
+    assert "utm_source" not in hit.text
+
+
+def test_the_catalog_is_never_shared_from_or_into_the_cache_for_a_signed_in_user(client, user):
+    ProductFactory()
+    client.force_login(user)
+
+    client.get("/products/")
+    second = client.get("/products/")
+
+    assert "X-Response-Cache" not in second
+    assert user.email in second.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_write_is_seen_by_the_next_anonymous_catalog_read(client):
+    # Committed, as in production: cacheops invalidates after the commit.
+    product = ProductFactory(name="Desk lamp")
+    client.get("/products/")
+
+    Product.objects.filter(pk=product.pk).invalidated_update(name="Floor lamp")
+    response = client.get("/products/")
+
+    assert "X-Response-Cache" not in response
+    assert "Floor lamp" in response.text

@@ -92,3 +92,53 @@ def test_logout_by_get_is_refused(client, user):
     client.force_login(user)
 
     assert client.get("/logout/").status_code == 405
+
+
+def test_signup_shows_the_password_rules_before_anything_is_typed(client):
+    response = client.get("/signup/")
+
+    assert "at least 8 characters" in response.text
+    assert 'aria-describedby="id_password_helptext"' in response.text
+
+
+def test_signup_says_where_the_verification_link_went(client):
+    response = client.post("/signup/", {"email": "new@example.com", "password": STRONG_PASSWORD}, follow=True)
+
+    assert "We sent a link to new@example.com" in response.text
+
+
+def test_login_says_who_is_logged_in(client):
+    user = UserFactory(email="ada@example.com")
+
+    response = client.post("/login/", {"username": user.email, "password": DEFAULT_PASSWORD}, follow=True)
+
+    assert "You are logged in as ada@example.com." in response.text
+
+
+def test_logout_says_so(client, user):
+    client.force_login(user)
+
+    response = client.post("/logout/", follow=True)
+
+    assert "You are logged out." in response.text
+
+
+def test_messages_are_in_a_live_region_that_screen_readers_announce(client, user):
+    client.force_login(user)
+
+    response = client.post("/logout/", follow=True)
+
+    assert '<div class="messages" role="status" aria-live="polite">' in response.text
+
+
+@pytest.mark.parametrize(("is_staff", "shown"), [(False, False), (True, True)])
+def test_the_admin_link_shows_to_staff_only(client, is_staff, shown):
+    client.force_login(UserFactory(is_staff=is_staff))
+
+    response = client.get("/products/")
+
+    assert ('href="/admin/"' in response.text) is shown
+
+
+def test_the_admin_link_is_hidden_from_anonymous_visitors(client):
+    assert 'href="/admin/"' not in client.get("/products/").text

@@ -77,11 +77,18 @@ def test_the_response_cache_serves_the_url_names_the_apps_declare():
     endpoints = {endpoint.name: endpoint for endpoint in response_cache._declared_endpoints()}
 
     assert set(endpoints) == set(_declared("RESPONSE_CACHE"))
-    assert set(products_caching.RESPONSE_CACHE) == {"v1:product-list", "v1:product-detail", "v1:category-list"}
+    assert set(products_caching.RESPONSE_CACHE) == {
+        "v1:product-list",
+        "v1:product-detail",
+        "v1:category-list",
+        "pages:catalog",
+    }
     assert set(products_caching.RESPONSE_CACHE) <= set(endpoints)
     assert endpoints["v1:product-detail"].path.fullmatch("/api/v1/products/7/")["pk"] == "7"
     assert endpoints["v1:product-list"].path.fullmatch(PRODUCTS_URL)
     assert not endpoints["v1:product-list"].path.fullmatch(f"{PRODUCTS_URL}imports/")
+    # A page view's parameters: its filterset's, as the API reads them, and its cursor.
+    assert set(endpoints["pages:catalog"].params) == set(endpoints["v1:product-list"].params) - {"page_size"}
 
 
 def test_writes_replace_the_tags_their_app_declares():
