@@ -142,6 +142,16 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The ops page's per-minute counters of the last hour, in Redis (project/ops/minute_buckets.py):
+# one pipeline of HINCRBYs per request. After whitenoise (static files are not counted), before
+# the response cache (to count its hits).
+OPS_MINUTE_BUCKETS = env.bool("OPS_MINUTE_BUCKETS", default=True)
+if OPS_MINUTE_BUCKETS:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("project.caching.response_cache.PublicResponseCache"),
+        "project.ops.request_recorder.RequestRecorderMiddleware",
+    )
+
 # Server-Timing on every response: database time and queries (all aliases), query cache hits and
 # misses, a response cache hit, total time (project/ops/server_timing.py). It tells any client what a
 # request costs, so it is off in production unless asked for; when off it is not in MIDDLEWARE.

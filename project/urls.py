@@ -26,6 +26,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     # The scaling doctor's verdict, for staff (docs/doctor.md).
     path("ops/doctor.json", DoctorView.as_view(), name="ops-doctor"),
+    # The ops page, for staff: current values, the last hour, the doctor's verdict (docs/observability.md).
+    path("ops/", include("project.ops.urls")),
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),

@@ -179,6 +179,7 @@ class PublicResponseCache:
         if match_endpoint is None:
             return self._with_http_cache_headers(request, self.get_response(request), public=False)
         endpoint, match = match_endpoint
+        request.META[LOOKED_UP_KEY] = True
         _keep_only_known_params(request, endpoint.params)
         lookup, cached = _lookup(request, endpoint, match)
         if cached is not None:
@@ -335,12 +336,18 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
         client.set(lookup.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), ex=settings.RESPONSE_CACHE_TTL)
 
 
-# Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing.
+# Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing;
+# and when it was one this cache serves (a hit or a miss, not a bypass), for the ops page.
 ANSWERED_KEY = "headroom.response_cache_hit"
+LOOKED_UP_KEY = "headroom.response_cache_lookup"
 
 
 def answered_from_cache(request: HttpRequest) -> bool:
     return request.META.get(ANSWERED_KEY, False)
+
+
+def looked_up_in_cache(request: HttpRequest) -> bool:
+    return request.META.get(LOOKED_UP_KEY, False)
 
 
 def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cacheops.signals import cache_read
@@ -28,6 +28,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from project.caching.response_cache import answered_from_cache
+from project.ops.doctor.sources.postgres import READ_KINDS, WRITE_KINDS, statement_kind
 
 HEADER = "Server-Timing"
 
@@ -38,6 +39,9 @@ class RequestCost:
     queries: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    # Per database alias (the ops page's read share): statements that read, and that write.
+    reads_by_alias: dict[str, int] = field(default_factory=dict)
+    writes_by_alias: dict[str, int] = field(default_factory=dict)
 
     def count_query(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
@@ -49,6 +53,13 @@ class RequestCost:
         finally:
             self.db_seconds += time.perf_counter() - start
             self.queries += 1
+            kind = statement_kind(sql)
+            counts = (
+                self.reads_by_alias if kind in READ_KINDS else self.writes_by_alias if kind in WRITE_KINDS else None
+            )
+            if counts is not None:
+                alias = context["connection"].alias
+                counts[alias] = counts.get(alias, 0) + 1
 
 
 _current: ContextVar[RequestCost | None] = ContextVar("server_timing_request_cost", default=None)
@@ -79,8 +90,19 @@ def header_value(cost: RequestCost, *, app_seconds: float, response_cache_hit: b
     return ", ".join(metrics)
 
 
+def count_cache_reads() -> None:
+    """Connected by the middlewares that measure, not in ready(): with neither on, no receiver costs a
+    cache read anything."""
+    cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
+
+
 @contextmanager
-def _measuring() -> Iterator[RequestCost]:
+def measuring() -> Iterator[RequestCost]:
+    """This request's cost; nested (the ops recorder around Server-Timing), the outer one's."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
     cost = RequestCost()
     token = _current.set(cost)
     try:
@@ -99,12 +121,11 @@ class ServerTimingMiddleware:
     # Django runs the whole chain in a thread, so an async path here would never be taken.
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        # Connected here, not in ready(): with SERVER_TIMING off no receiver costs a cache read anything.
-        cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
+        count_cache_reads()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
-        with _measuring() as cost:
+        with measuring() as cost:
             response = self.get_response(request)
         return self._with_header(request, response, cost, time.perf_counter() - start)
 

@@ -115,8 +115,8 @@ def read_postgres(*, alias: str = "default", now: float | None = None) -> Postgr
         "blks_hit": int(blks_hit),
         "size": int(size),
         "tables": {name: values[:3] for name, values in tables.items()},
-        "read_calls": sum(s.calls for s in statements or [] if _kind(s.query) in READ_KINDS),
-        "write_calls": sum(s.calls for s in statements or [] if _kind(s.query) in WRITE_KINDS),
+        "read_calls": sum(s.calls for s in statements or [] if statement_kind(s.query) in READ_KINDS),
+        "write_calls": sum(s.calls for s in statements or [] if statement_kind(s.query) in WRITE_KINDS),
     }
     previous = _previous_snapshot(current)
     since = previous or {
@@ -207,7 +207,7 @@ def _statements(alias: str) -> tuple[list[Statement] | None, str]:
     ], ""
 
 
-def _kind(query: str) -> str:
+def statement_kind(query: str) -> str:
     return query.lstrip("( ").split(" ", 1)[0].lower()
 
 
@@ -215,7 +215,9 @@ def _statement_scanning(table: str, statements: list[Statement]) -> str | None:
     """The read statement on ``table`` with a WHERE clause that took the most time: the likeliest scan."""
     mentions = re.compile(rf'\b(?:FROM|JOIN)\s+"?{re.escape(table)}"?(?:\s|$)', re.IGNORECASE)
     candidates = [
-        s for s in statements if _kind(s.query) in READ_KINDS and mentions.search(s.query) and " WHERE " in s.query
+        s
+        for s in statements
+        if statement_kind(s.query) in READ_KINDS and mentions.search(s.query) and " WHERE " in s.query
     ]
     return max(candidates, key=lambda s: s.total_ms).query if candidates else None
 
