@@ -25,7 +25,7 @@ class Bar:
 @dataclass(frozen=True)
 class Chart:
     title: str
-    latest: str  # the last full minute's value, as text
+    latest: str  # the current minute's value so far, as text
     peak: str  # the top of the scale, as text
     bars: list[Bar]
     width: int = WIDTH
@@ -49,10 +49,10 @@ def bar_chart(
     slot = WIDTH / max(len(values), 1)
     bars = []
     for index, (value, label) in enumerate(zip(values, labels, strict=True)):
-        if value is None:
+        if not value:
             continue
         # At least one unit tall, so a minute with a small value still shows.
-        height = max(HEIGHT * value / top, 1.0) if top else 1.0
+        height = max(HEIGHT * value / top, 1.0)
         bars.append(
             Bar(
                 x=round(index * slot, 2),
@@ -62,5 +62,5 @@ def bar_chart(
                 title=f"{label}: {fmt(value)}",
             )
         )
-    full = values[-2] if len(values) > 1 else None  # the current minute is still filling
-    return Chart(title=title, latest=fmt(full) if full is not None else "–", peak=fmt(top), bars=bars)
+    latest = values[-1] if values else None
+    return Chart(title=title, latest=fmt(latest) if latest is not None else "–", peak=fmt(top), bars=bars)

@@ -27,7 +27,7 @@ from project.ops.doctor.verdict import diagnose, take_readings
 
 VERDICT_CACHE_KEY = "ops:page:readings-and-verdict"
 VERDICT_CACHE_SECONDS = 30
-CURRENT_MINUTES = 5  # "now" is the last five full minutes
+CURRENT_MINUTES = 5  # "now" is the last five minutes, the current one included
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,9 @@ def ops_overview(*, now: float | None = None) -> OpsOverview:
     minutes = minute_buckets.last_minutes(now=now)
     available = minutes is not None
     hour = minutes or []
-    current = minute_buckets.merged(hour[-CURRENT_MINUTES - 1 : -1])
+    current = minute_buckets.merged(hour[-CURRENT_MINUTES:])
+    # The current minute is still filling: the rate is over the time that has passed.
+    seconds = (CURRENT_MINUTES - 1) * 60 + ((time.time() if now is None else now) % 60 or 60)
     window = f"the last {CURRENT_MINUTES} min"
     kit = rules.prometheus_findings(
         rules.Readings(variables=readings.variables, prometheus=kit_reading(current, window=window))
@@ -118,7 +120,7 @@ def ops_overview(*, now: float | None = None) -> OpsOverview:
     current_signals = [
         Signal(
             "Requests",
-            f"{latency.requests / (CURRENT_MINUTES * 60):.2f}/s",
+            f"{latency.requests / seconds:.2f}/s",
             "",
             f"{count(latency.requests)} in {window}",
         ),
@@ -126,7 +128,7 @@ def ops_overview(*, now: float | None = None) -> OpsOverview:
             "p95 latency",
             f"{p95 * 1000:.0f} ms" if p95 is not None else "–",
             (Severity.AMBER.value if slow else requests_state),
-            f"{len(slow)} routes over the threshold" if slow else "",
+            f"{len(slow)} route{'s' if len(slow) > 1 else ''} over the threshold" if slow else "",
         ),
         Signal(
             "5xx",
