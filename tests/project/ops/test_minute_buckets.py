@@ -111,3 +111,24 @@ def test_with_redis_unreachable_recording_fails_open_and_opens_the_breaker(close
 
     assert closed_breaker.is_down
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_page_view_counts_its_reads_per_database_alias(client):
+    product = ProductFactory()
+
+    client.get(f"/products/{product.pk}/")
+
+    minute = last_minutes()[-1]
+    assert minute.reads_by_alias.get("default", 0) >= 1
+    assert minute.writes_by_alias == {}
+
+
+def test_the_response_cache_counts_a_miss_then_a_hit_and_a_signed_in_read_as_neither(api_client, user_client):
+    ProductFactory()
+
+    for client in (api_client, api_client, user_client):
+        assert client.get("/api/v1/products/").status_code == 200
+
+    minute = last_minutes()[-1]
+    assert minute.response_cache == {"miss": 1, "hit": 1}
+    assert minute.routes[minute_buckets.ROUTE_FROM_RESPONSE_CACHE].requests == 1
