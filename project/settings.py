@@ -143,7 +143,7 @@ MIDDLEWARE = [
 ]
 
 # The ops page's per-minute counters of the last hour, in Redis (project/ops/minute_buckets.py):
-# one pipeline of HINCRBYs per request. After whitenoise (static files are not counted), before
+# counted in memory, sent once a second per process. After whitenoise (static files are not counted), before
 # the response cache (to count its hits).
 OPS_MINUTE_BUCKETS = env.bool("OPS_MINUTE_BUCKETS", default=True)
 if OPS_MINUTE_BUCKETS:

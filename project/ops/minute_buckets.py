@@ -3,18 +3,23 @@ without Prometheus, so stages 1 and 2 have it too.
 
 One hash per minute, ``<CACHE_KEY_PREFIX>:ops:minute:<minute since the epoch>``, that expires
 TTL_SECONDS after its minute began: at most 66 exist, whatever the traffic. A request adds to it
-with one pipeline of HINCRBYs (no read): its count, 5xx, latency histogram (LATENCY_BOUNDS_MS),
-the same per route name (never a raw path, so the fields stay bounded), response-cache and
-query-cache hits and misses, and statements that read and write per database alias.
+its count, 5xx, latency histogram (LATENCY_BOUNDS_MS), the same per route name (never a raw path,
+so the fields stay bounded), response-cache and query-cache hits and misses, and statements that
+read and write per database alias.
 
-Fail-open: with the Redis circuit breaker open nothing is sent, and an error is swallowed (and
-opens the breaker); the request never waits on it beyond one socket timeout.
+A request only adds to this process's pending counts, in memory: a Redis round trip per request
+would cost more than the request it measures (docs/observability.md). A daemon thread per process
+sends them once a second (FLUSH_INTERVAL_SECONDS) in one pipeline of HINCRBYs; a reader sends its
+own process's first. Fail-open: with the circuit breaker open or Redis failing, that second's
+counts are dropped (and the breaker opens), so memory stays bounded and no request ever waits.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ from project.ops.server_timing import RequestCost
 logger = logging.getLogger(__name__)
 
 MINUTES_SHOWN = 60
+FLUSH_INTERVAL_SECONDS = 1.0
 TTL_SECONDS = 65 * 60
 # The latency histogram's upper bounds, in milliseconds; one more bucket holds what is slower.
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
@@ -59,10 +65,7 @@ def record_request(
     writes_by_alias: Mapping[str, int] | None = None,
     now: float | None = None,
 ) -> None:
-    if not breaker.allows_a_call():
-        return
     minute = int((time.time() if now is None else now) // 60)
-    key = minute_key(minute)
     bucket = f"le{_latency_bucket(duration_s)}"
     increments = {"requests": 1, bucket: 1, f"r|{route}|requests": 1, f"r|{route}|{bucket}": 1}
     if status >= 500:
@@ -76,11 +79,61 @@ def record_request(
     for kind, counts in (("reads", reads_by_alias), ("writes", writes_by_alias)):
         for alias, number in (counts or {}).items():
             increments[f"db|{alias}|{kind}"] = number
+    _pending.add(minute, increments)
+
+
+class _PendingCounts:
+    """This process's counts not yet in Redis, by minute; and the thread that sends them."""
+
+    def __init__(self) -> None:
+        self._counts: dict[int, dict[str, int]] = {}
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def add(self, minute: int, increments: dict[str, int]) -> None:
+        self._ensure_flusher()
+        with self._lock:
+            fields = self._counts.setdefault(minute, {})
+            for name, number in increments.items():
+                fields[name] = fields.get(name, 0) + number
+
+    def take(self) -> dict[int, dict[str, int]]:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        return counts
+
+    def _ensure_flusher(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked process starts with none of its parent's counts, and a thread of its own.
+            self._pid, self._counts = os.getpid(), {}
+            threading.Thread(target=self._run, name="ops-minute-buckets", daemon=True).start()
+
+    @staticmethod
+    def _run() -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_SECONDS)
+            flush()
+
+
+_pending = _PendingCounts()
+
+
+def flush() -> None:
+    """Send this process's pending counts to Redis, in one pipeline; dropped when it fails."""
+    counts = _pending.take()
+    if not counts or not breaker.allows_a_call():
+        return
     try:
         pipe = get_redis_connection("default").pipeline(transaction=False)
-        for name, number in increments.items():
-            pipe.hincrby(key, name, number)
-        pipe.expireat(key, minute * 60 + TTL_SECONDS)
+        for minute, fields in counts.items():
+            key = minute_key(minute)
+            for name, number in fields.items():
+                pipe.hincrby(key, name, number)
+            pipe.expireat(key, minute * 60 + TTL_SECONDS)
         pipe.execute()
     except redis.RedisError as error:
         # A pipeline bypasses the guarded client's execute_command, so tell the breaker here.
@@ -214,6 +267,7 @@ def _parse(start: float, fields: dict[bytes, bytes]) -> Minute:
 def last_minutes(*, count: int = MINUTES_SHOWN, now: float | None = None) -> list[Minute] | None:
     """The last ``count`` minutes, oldest first, the current (partial) one last; empty minutes
     included. None when Redis cannot be read."""
+    flush()
     if not breaker.allows_a_call():
         return None
     current = int((time.time() if now is None else now) // 60)

@@ -1,5 +1,6 @@
 """The ops page's per-minute counters in Redis (project/ops/minute_buckets.py): what a request
-adds, that they stay bounded (one hash a minute, expiring after 65 minutes), and fail-open."""
+adds, that they stay bounded (one hash a minute, expiring after 65 minutes), and fail-open.
+Counts reach Redis once a second, or when this process reads them (``flush``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from project.caching import redis_guard
 from project.ops import minute_buckets
 from project.ops.minute_buckets import TTL_SECONDS, last_minutes, merged, record_request
 from tests.factories import ProductFactory
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -71,14 +73,22 @@ def test_the_last_hour_is_sixty_minutes_oldest_first_with_empty_minutes_included
 def test_each_minute_is_one_hash_that_expires_65_minutes_after_it_began(redis_db):
     record_request(route="r", status=200, duration_s=0.01, now=NOW)
     record_request(route="r", status=200, duration_s=0.01, now=NOW)
+    minute_buckets.flush()
 
     [key] = bucket_keys(redis_db)
     assert 0 < redis_db.ttl(key) <= TTL_SECONDS
 
 
+def test_counts_reach_redis_within_seconds_with_no_reader(redis_db):
+    record_request(route="r", status=200, duration_s=0.01)
+
+    wait_until(lambda: bucket_keys(redis_db), timeout=5 * minute_buckets.FLUSH_INTERVAL_SECONDS)
+
+
 def test_two_hours_of_traffic_leave_at_most_66_hashes(redis_db):
     for minutes_ago in range(120):
         record_request(route="r", status=200, duration_s=0.01, now=time.time() - minutes_ago * 60)
+    minute_buckets.flush()
 
     assert 60 <= len(bucket_keys(redis_db)) <= 66
 
@@ -94,20 +104,22 @@ def test_requests_are_counted_by_route_name_never_by_path(client):
     assert not [route for route in minute.routes if "/" in route]
 
 
-def test_with_the_breaker_open_nothing_is_sent_and_nothing_is_read(closed_breaker, redis_db):
+def test_with_the_breaker_open_the_pending_counts_are_dropped_and_nothing_is_read(closed_breaker, redis_db):
     closed_breaker.record_failure(ConnectionError("down"))
 
     record_request(route="r", status=200, duration_s=0.01, now=NOW)
+    minute_buckets.flush()
 
     assert bucket_keys(redis_db) == []
     assert last_minutes(now=NOW) is None
 
 
-def test_with_redis_unreachable_recording_fails_open_and_opens_the_breaker(closed_breaker, client, monkeypatch):
+def test_with_redis_unreachable_sending_fails_open_and_opens_the_breaker(closed_breaker, client, monkeypatch):
     unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.25)
     monkeypatch.setattr(minute_buckets, "get_redis_connection", lambda alias: unreachable)
 
     record_request(route="r", status=200, duration_s=0.01, now=NOW)
+    minute_buckets.flush()
 
     assert closed_breaker.is_down
     assert client.get("/healthz").status_code == 200
