@@ -147,6 +147,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The ops page's per-minute counters of the last hour, in Redis (project/ops/minute_buckets.py):
+# counted in memory, sent once a second per process. After whitenoise (static files are not counted), before
+# the response cache (to count its hits).
+OPS_MINUTE_BUCKETS = env.bool("OPS_MINUTE_BUCKETS", default=True)
+
 # Server-Timing on every response: database time and queries (all aliases), query cache hits and
 # misses, a response cache hit, total time (project/ops/server_timing.py). It tells any client what a
 # request costs, so it is off in production unless asked for; when off it is not in MIDDLEWARE.
@@ -178,11 +183,12 @@ METRICS_WORKER_HOST = env.str("METRICS_WORKER_HOST", default="127.0.0.1")
 METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=9191)
 # The files through which the processes of one server share their counts (prometheus-client's multiprocess mode).
 METRICS_DIR = env.path("METRICS_DIR", default=str(Path(VAR_DIR) / "metrics"))
-if METRICS_ENABLED:
-    # Outermost after whitenoise: static files are not counted, response-cache hits are.
+if METRICS_ENABLED or OPS_MINUTE_BUCKETS:
+    # Measures each request once for both (project/ops/request_recorder.py); outermost after whitenoise:
+    # static files are not counted, response-cache hits are.
     MIDDLEWARE.insert(
         MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
-        "project.ops.metrics.RequestMetricsMiddleware",
+        "project.ops.request_recorder.RequestRecorderMiddleware",
     )
 
 # The N+1 guard (django-zeal): a related object or .get() loaded again and again from one line of

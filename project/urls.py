@@ -29,6 +29,8 @@ urlpatterns = [
     path("ops/doctor.json", DoctorView.as_view(), name="ops-doctor"),
     # Prometheus exposition: a 404 unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS is set (docs/observability.md).
     path("metrics", metrics_view, name="metrics"),
+    # The ops page, for staff: current values, the last hour, the doctor's verdict (docs/observability.md).
+    path("ops/", include("project.ops.urls")),
     path("api/v1/", include(("project.api_urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="swagger-ui"),

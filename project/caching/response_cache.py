@@ -358,7 +358,8 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
         client.set(lookup.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), ex=settings.RESPONSE_CACHE_TTL)
 
 
-# Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing.
+# Set in the request's environ when this cache answered it (a 200 or a 304), for Server-Timing;
+# and when it was one this cache serves (a hit or a miss, not a bypass), for the ops page.
 ANSWERED_KEY = "headroom.response_cache_hit"
 # (endpoint name, "hit" | "miss" | "bypass") of a GET to a cached endpoint, for the metrics.
 OUTCOME_KEY = "headroom.response_cache_outcome"

@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus-client) of every web process and every job worker.
 
-- Web: ``RequestMetricsMiddleware`` counts each request by route name (the URL name, never the
+- Web: ``record_request`` (called by project/ops/request_recorder.py) counts each request by route name (the URL name, never the
   path), method and status, its latency, its SQL by alias (reads and writes: the numbers
   Server-Timing measures, project/ops/server_timing.py) and the response cache's answer.
   ``/metrics`` serves them (``metrics_view``).
@@ -44,7 +44,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from project.caching.response_cache import cache_outcome
-from project.ops.server_timing import RequestCost, measuring
+from project.ops.server_timing import RequestCost
 
 logger = logging.getLogger(__name__)
 
@@ -175,43 +175,24 @@ def _safely(update: Callable[[], object]) -> None:
 # --- requests ------------------------------------------------------------------------------------
 
 
-class RequestMetricsMiddleware:
-    """Outermost but for whitenoise (static files are not counted), so it sees response-cache hits."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        from project.ops.server_timing import install_query_counting
-
-        self.get_response = get_response
-        install_query_counting()
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        start = time.perf_counter()
-        with measuring() as cost:
-            response = self.get_response(request)
-        try:
-            self._record(request, response, cost, time.perf_counter() - start)
-        except Exception:
-            logger.exception("metrics: could not record a request")
-        return response
-
-    @staticmethod
-    def _record(request: HttpRequest, response: HttpResponse, cost: RequestCost, seconds: float) -> None:
-        outcome = cache_outcome(request)
-        match = request.resolver_match
-        if match is not None:
-            route = match.view_name
-        elif outcome is not None:
-            route = outcome[0]  # answered by the response cache before URL resolution
-        else:
-            route = UNROUTED
-        method = request.method if request.method in METHODS else "other"
-        _child(http_requests, route, method, str(response.status_code)).inc()
-        _child(http_request_duration, route).observe(seconds)
-        for (alias, kind), sql in cost.sql.items():
-            _child(db_queries, alias, kind).inc(sql.queries)
-            _child(db_query_seconds, alias, kind).inc(sql.seconds)
-        if outcome is not None:
-            _child(response_cache_requests, *outcome).inc()
+def record_request(request: HttpRequest, response: HttpResponse, cost: RequestCost, seconds: float) -> None:
+    """Counts a request (project/ops/request_recorder.py measures it)."""
+    outcome = cache_outcome(request)
+    match = request.resolver_match
+    if match is not None:
+        route = match.view_name
+    elif outcome is not None:
+        route = outcome[0]  # answered by the response cache before URL resolution
+    else:
+        route = UNROUTED
+    method = request.method if request.method in METHODS else "other"
+    _child(http_requests, route, method, str(response.status_code)).inc()
+    _child(http_request_duration, route).observe(seconds)
+    for (alias, kind), sql in cost.sql.items():
+        _child(db_queries, alias, kind).inc(sql.queries)
+        _child(db_query_seconds, alias, kind).inc(sql.seconds)
+    if outcome is not None:
+        _child(response_cache_requests, *outcome).inc()
 
 
 # --- exposition ----------------------------------------------------------------------------------

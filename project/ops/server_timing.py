@@ -42,8 +42,17 @@ class SqlCost:
     seconds: float = 0.0
 
 
+# A statement's first keyword: reads, and writes (anything else, DDL included, counts as a write).
+READ_KINDS = ("select", "with")
+WRITE_KINDS = ("insert", "update", "delete", "merge", "copy")
+
+
+def statement_keyword(sql: str) -> str:
+    return sql.lstrip("( ").split(" ", 1)[0].lower()
+
+
 def statement_kind(sql: str) -> str:
-    return "read" if sql.lstrip()[:6].upper() == "SELECT" else "write"
+    return "read" if statement_keyword(sql) in READ_KINDS else "write"
 
 
 @dataclass
@@ -60,6 +69,14 @@ class RequestCost:
     @property
     def db_seconds(self) -> float:
         return sum(cost.seconds for cost in self.sql.values())
+
+    @property
+    def reads_by_alias(self) -> dict[str, int]:
+        return {alias: cost.queries for (alias, kind), cost in self.sql.items() if kind == "read"}
+
+    @property
+    def writes_by_alias(self) -> dict[str, int]:
+        return {alias: cost.queries for (alias, kind), cost in self.sql.items() if kind == "write"}
 
     def count_query(self, *, alias: str, sql: str, seconds: float) -> None:
         cost = self.sql.setdefault((alias, statement_kind(sql)), SqlCost())
@@ -119,6 +136,13 @@ def _wrap_new_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
     _wrap(connection)
 
 
+def start_measuring() -> None:
+    """Called by the middlewares that measure, not in ready(): with none of them on, no receiver costs
+    a query or a cache read anything."""
+    cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
+    install_query_counting()
+
+
 def install_query_counting() -> None:
     """Once per process, by the middlewares that measure: a wrapper installed per request would cost
     every request a pass over every alias, with metrics always on."""
@@ -148,9 +172,7 @@ class ServerTimingMiddleware:
     # Django runs the whole chain in a thread, so an async path here would never be taken.
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        # Connected here, not in ready(): with SERVER_TIMING off no receiver costs a cache read anything.
-        cache_read.connect(_count_cache_read, dispatch_uid="headroom-server-timing")
-        install_query_counting()
+        start_measuring()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()

@@ -45,7 +45,9 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     with_metrics = list(settings.MIDDLEWARE)
-    without_metrics = [path for path in with_metrics if path != "project.ops.metrics.RequestMetricsMiddleware"]
+    without_metrics = [
+        path for path in with_metrics if path != "project.ops.request_recorder.RequestRecorderMiddleware"
+    ]
     clients = {}
     for name, middleware in (("on", with_metrics), ("off", without_metrics)):
         settings.MIDDLEWARE = middleware

@@ -22,7 +22,14 @@ logger = logging.getLogger(__name__)
 Reading = TypeVar("Reading")
 
 
-def diagnose() -> Verdict:
+def diagnose(readings: rules.Readings | None = None) -> Verdict:
+    """The verdict on ``readings`` (the ops page keeps them to show their figures), or on fresh ones."""
+    readings = take_readings() if readings is None else readings
+    stage = rules.stage_of(readings.variables)
+    return Verdict(stage=stage, findings=rules.all_findings(stage, readings), generated_at=timezone.now().isoformat())
+
+
+def take_readings() -> rules.Readings:
     readings = rules.Readings(variables=variables_in_effect())
 
     def read(source: str, reader: Callable[[], Reading]) -> Reading | None:
@@ -41,8 +48,7 @@ def diagnose() -> Verdict:
     readings.queues = read("queues", read_queues)
     readings.jobs = read("jobs", read_jobs)
     readings.prometheus = read("prometheus", read_prometheus)
-    stage = rules.stage_of(readings.variables)
-    return Verdict(stage=stage, findings=rules.all_findings(stage, readings), generated_at=timezone.now().isoformat())
+    return readings
 
 
 def _reason(error: Any) -> str:

@@ -1,4 +1,4 @@
-"""/ops/doctor.json: the verdict, for staff (the ops page reads it)."""
+"""/ops/doctor.json: the verdict, for staff, as JSON (the ops page, /ops/, shows it too)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connections, transaction
 
+from project.ops.server_timing import READ_KINDS, WRITE_KINDS, statement_keyword
+
 SNAPSHOT_KEY = "ops:doctor:postgres-snapshot"
 SNAPSHOT_TTL = 30 * 24 * 60 * 60
 
@@ -43,8 +45,6 @@ COLUMNS_SQL = """
 SELECT attname FROM pg_attribute
 WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
 """
-READ_KINDS = ("select", "with")
-WRITE_KINDS = ("insert", "update", "delete", "merge", "copy")
 ENABLE_STATEMENTS = (
     "shared_preload_libraries = 'pg_stat_statements' and CREATE EXTENSION pg_stat_statements (docs/performance.md)"
 )
@@ -115,8 +115,8 @@ def read_postgres(*, alias: str = "default", now: float | None = None) -> Postgr
         "blks_hit": int(blks_hit),
         "size": int(size),
         "tables": {name: values[:3] for name, values in tables.items()},
-        "read_calls": sum(s.calls for s in statements or [] if _kind(s.query) in READ_KINDS),
-        "write_calls": sum(s.calls for s in statements or [] if _kind(s.query) in WRITE_KINDS),
+        "read_calls": sum(s.calls for s in statements or [] if statement_keyword(s.query) in READ_KINDS),
+        "write_calls": sum(s.calls for s in statements or [] if statement_keyword(s.query) in WRITE_KINDS),
     }
     previous = _previous_snapshot(current)
     since = previous or {
@@ -207,15 +207,13 @@ def _statements(alias: str) -> tuple[list[Statement] | None, str]:
     ], ""
 
 
-def _kind(query: str) -> str:
-    return query.lstrip("( ").split(" ", 1)[0].lower()
-
-
 def _statement_scanning(table: str, statements: list[Statement]) -> str | None:
     """The read statement on ``table`` with a WHERE clause that took the most time: the likeliest scan."""
     mentions = re.compile(rf'\b(?:FROM|JOIN)\s+"?{re.escape(table)}"?(?:\s|$)', re.IGNORECASE)
     candidates = [
-        s for s in statements if _kind(s.query) in READ_KINDS and mentions.search(s.query) and " WHERE " in s.query
+        s
+        for s in statements
+        if statement_keyword(s.query) in READ_KINDS and mentions.search(s.query) and " WHERE " in s.query
     ]
     return max(candidates, key=lambda s: s.total_ms).query if candidates else None
 
