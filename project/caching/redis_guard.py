@@ -174,7 +174,7 @@ class GuardedRedis(redis.Redis):
             raise RedisUnavailable("Redis circuit open")
         ticket = breaker.ticket()
         try:
-            result = super().execute_command(*args, **options)
+            result = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except (redis.ConnectionError, redis.TimeoutError) as error:
             breaker.record_failure(error)
             raise

@@ -28,7 +28,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -301,14 +301,16 @@ def _lookup(
     tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match.groupdict())))
     created_tag_keys: tuple[str, ...] = ()
     try:
-        entry, *versions = client.mget([key, *tag_keys])
+        entry, *versions = cast(list[bytes | None], client.mget([key, *tag_keys]))
         if None in versions:
             created_tag_keys, versions = _create_missing_tags(tag_keys, versions)
     except redis.RedisError:
         return None, None  # Redis is down or frozen: serve from the database, store nothing
     if None in versions:
         return None, None  # a token vanished again meanwhile: store nothing under "missing"
-    lookup = _Lookup(key=key, tag_keys=tag_keys, versions=tuple(versions), created_tag_keys=created_tag_keys)
+    lookup = _Lookup(
+        key=key, tag_keys=tag_keys, versions=tuple(cast(list[bytes], versions)), created_tag_keys=created_tag_keys
+    )
     if entry is None:
         return lookup, None
     cached = pickle.loads(entry)  # noqa: S301 - our own entry from our own Redis, as Django's cache does
@@ -327,7 +329,7 @@ def _create_missing_tags(
         for tag_key, version in zip(tag_keys, versions, strict=True)
         if version is None and client.set(tag_key, uuid.uuid4().hex, nx=True)
     )
-    return created, client.mget(tag_keys)
+    return created, cast(list[bytes | None], client.mget(tag_keys))
 
 
 def _forget_tags(tag_keys: tuple[str, ...]) -> None:
@@ -366,7 +368,7 @@ OUTCOME_KEY = "headroom.response_cache_outcome"
 
 
 def answered_from_cache(request: HttpRequest) -> bool:
-    return request.META.get(ANSWERED_KEY, False)
+    return bool(request.META.get(ANSWERED_KEY, False))
 
 
 def cache_outcome(request: HttpRequest) -> tuple[str, str] | None:
@@ -378,11 +380,11 @@ def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:
     headers = dict(cached["headers"])
     etag = headers.get("ETag")
     if etag and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
-        response = HttpResponseNotModified()
+        not_modified = HttpResponseNotModified()
         for name in ("ETag", "Cache-Control", "Vary"):
             if name in headers:
-                response[name] = headers[name]
-        return response
+                not_modified[name] = headers[name]
+        return not_modified
     response = HttpResponse(cached["body"], status=cached["status"], headers=headers)
     response["Content-Length"] = str(len(cached["body"]))
     response["X-Response-Cache"] = "hit"

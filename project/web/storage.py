@@ -11,6 +11,7 @@ are django-storages' own.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from botocore.exceptions import ClientError
 from django.core.files import File
@@ -22,10 +23,11 @@ from storages.utils import clean_name
 READ_BUFFER_BYTES = 256 * 1024
 
 
-class StreamingS3Storage(S3Storage):
-    def _open(self, name: str, mode: str = "rb") -> File:
+class StreamingS3Storage(S3Storage):  # type: ignore[misc]  # django-storages is untyped
+    def _open(self, name: str, mode: str = "rb") -> File[Any]:
         if mode != "rb":
-            return super()._open(name, mode)
+            opened: File[Any] = super()._open(name, mode)
+            return opened
         key = self._normalize_name(clean_name(name))
         params = _filter_download_params(self.get_object_parameters(name))
         try:
@@ -42,13 +44,13 @@ class StreamingS3Storage(S3Storage):
 class _StreamingBody(io.RawIOBase):
     """botocore's StreamingBody as a raw, forward-only binary file."""
 
-    def __init__(self, body) -> None:
+    def __init__(self, body: Any) -> None:
         self.body, self.position = body, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         data = self.body.read(len(buffer))
         buffer[: len(data)] = data
         self.position += len(data)
