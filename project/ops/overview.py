@@ -22,7 +22,7 @@ from project.ops.charts import Chart, bar_chart
 from project.ops.doctor import rules
 from project.ops.doctor.findings import Finding, Severity, Verdict
 from project.ops.doctor.rules import count, duration, percent, size
-from project.ops.doctor.sources.prometheus import PrometheusReading
+from project.ops.doctor.sources.kit import kit_reading
 from project.ops.doctor.verdict import diagnose, take_readings
 
 VERDICT_CACHE_KEY = "ops:page:readings-and-verdict"
@@ -65,23 +65,6 @@ def readings_and_verdict() -> tuple[rules.Readings, Verdict, float]:
     verdict = diagnose(readings)
     cache.set(VERDICT_CACHE_KEY, (readings, verdict, time.time()), VERDICT_CACHE_SECONDS)
     return readings, verdict, 0.0
-
-
-def kit_reading(minute: minute_buckets.Minute, *, window: str) -> PrometheusReading:
-    """The minute buckets as the reading the doctor's rules take from Prometheus."""
-    return PrometheusReading(
-        window=window,
-        response_cache_hit_ratio=minute.response_cache_hit_ratio,
-        query_cache_hit_ratio=minute.query_cache_hit_ratio,
-        p95_seconds_by_route={
-            route: p95 for route, latencies in minute.routes.items() if (p95 := latencies.quantile_seconds(0.95))
-        },
-        errors_share_by_route={
-            route: share for route, latencies in minute.routes.items() if (share := latencies.error_share) is not None
-        },
-        app_server_cpu=None,
-        app_servers_up=None,
-    )
 
 
 def breaker_signal() -> Signal:

@@ -11,8 +11,8 @@ from django.utils import timezone
 from project.ops.doctor import rules
 from project.ops.doctor.findings import Verdict
 from project.ops.doctor.sources.jobs import read_jobs
+from project.ops.doctor.sources.kit import read_kit_signals
 from project.ops.doctor.sources.postgres import read_postgres
-from project.ops.doctor.sources.prometheus import read_prometheus
 from project.ops.doctor.sources.queues import read_queues
 from project.ops.doctor.sources.redis_server import read_redis
 from project.ops.doctor.sources.replicas import read_replicas
@@ -47,7 +47,7 @@ def take_readings() -> rules.Readings:
     readings.redis = read("redis", read_redis)
     readings.queues = read("queues", read_queues)
     readings.jobs = read("jobs", read_jobs)
-    readings.prometheus = read("prometheus", read_prometheus)
+    readings.prometheus = read("prometheus", read_kit_signals)
     return readings
 
 

@@ -129,13 +129,14 @@ def test_redis_unreachable_is_unknown_and_every_other_source_still_runs(settings
     assert finding(verdict, "queue.default")  # the broker is another client
 
 
-def test_prometheus_unset_makes_the_kit_signals_unknown_with_the_step_to_take(settings):
+def test_no_prometheus_and_no_minute_counters_make_the_kit_signals_unknown_with_the_step_to_take(settings):
     settings.PROMETHEUS_URL = ""
+    settings.OPS_MINUTE_BUCKETS = False
 
     prometheus = finding(diagnose(), "prometheus")
 
     assert prometheus.severity is Severity.UNKNOWN
-    assert prometheus.message.endswith("unknown, PROMETHEUS_URL is not set")
+    assert prometheus.message.endswith("unknown, PROMETHEUS_URL is not set and OPS_MINUTE_BUCKETS is off")
     assert prometheus.next_step.startswith("set PROMETHEUS_URL")
 
 
