@@ -198,11 +198,5 @@ def test_operations_are_grouped_by_resource(schema):
     assert tags["/api/v1/products/{id}/"] == ["products"]
     assert tags["/api/v1/orders/exports/"] == ["orders"]
     assert tags["/api/v1/auth/token/"] == ["auth"]
-    assert {tag for group in tags.values() for tag in group} == {
-        "auth",
-        "users",
-        "categories",
-        "products",
-        "orders",
-        "reports",
-    }
+    # One tag per operation, the resource its path starts with: a new app's endpoints get their own.
+    assert all(group == [path.split("/")[3]] for path, group in tags.items())
