@@ -103,7 +103,9 @@ def _names(*, app: str, model: str) -> dict[str, str]:
         "model_name": model,
         "model_snake": model_snake,
         "model_lower": model.lower(),
-        "model_words": model_snake.replace("_", " "),  # in the API docs' summaries: "garden tool"  # as in the model's label: garden_tools.gardentool
+        "model_words": model_snake.replace(
+            "_", " "
+        ),  # in the API docs' summaries: "garden tool"  # as in the model's label: garden_tools.gardentool
         # The list's view class: the app's name (WidgetsApi), unless that is the detail's (WidgetApi).
         "model_name_plural": plural if plural != model else f"{model}List",
         "verbose_name": app.replace("_", " ").capitalize(),
