@@ -4,6 +4,7 @@ caches, the breaker and jobs leave, with bounded labels. Runs on SQLite and on P
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -11,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from apps.core.jobs import send_on_commit
 from apps.core.models import OutboxMessage
+from project.caching import redis_guard
 from project.caching.redis_guard import breaker
 from project.ops import metrics
 from tests.factories import ProductFactory
@@ -165,7 +167,10 @@ def test_query_cache_reads_are_counted_by_model():
     assert sample("headroom_query_cache_reads_total", model="products.Product", result="hit") == hits + 1
 
 
-def test_a_breaker_trip_is_counted_and_its_state_shown():
+def test_a_breaker_trip_is_counted_and_its_state_shown(monkeypatch):
+    # This process's outage probe would find Redis up and close the breaker between two reads.
+    monkeypatch.setattr(redis_guard.probe, "paused", True)
+    time.sleep(redis_guard.probe.interval_seconds)  # a PING already under way finishes
     trips = sample("headroom_redis_breaker_trips_total")
     try:
         breaker.record_failure(ConnectionError("test"))
