@@ -20,6 +20,7 @@ import django
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from project.api_schema import EnumNamesOfTheApps
 from project.caching import embedded_redis, redis_sentinel
@@ -705,6 +706,9 @@ STORAGES = {
 # Hashed names (css/site.<hash>.css) are cached for a year, immutable (project/web/static_files.py).
 # Other names keep whitenoise's default max-age, 60 s (0 with DEBUG): their content can change.
 WHITENOISE_ADD_HEADERS_FUNCTION = static_files.cache_hashed_files_for_a_year
+# Source maps are for a developer's browser tools, never sent compressed: compressing them (5 MB of the
+# API docs' bundles) was most of collectstatic's time, which every deploy pays.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 # =============================================================================
 # Content-Security-Policy (django-csp)
