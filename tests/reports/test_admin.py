@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -61,7 +63,9 @@ def test_a_finished_report_shows_a_download_link_that_serves_the_csv(admin_clien
     link = f'href="/api/v1/reports/{report.pk}/download/"'
     assert link in page.text and link in listing.text
     assert download.status_code == 200
-    assert b"".join(download.streaming_content).startswith(b'"day","product_id"')
+    # Quoted by CsvWriter, bare from PostgreSQL's COPY: the same header either way.
+    header = next(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert header[:2] == ["day", "product_id"]
 
 
 @pytest.mark.parametrize("url", [REQUEST_URL, "/admin/reports/report/"])
