@@ -3,6 +3,7 @@
 ``AutoSchema`` (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS) derives from each view's own configuration
 what every operation can answer, so a new endpoint is described right without a line of its own:
 - no security requirement (``{}`` among the alternatives) where an anonymous caller is let in;
+- 414 and 431 on every operation: gunicorn refuses a request line or headers over its limits;
 - 401 wherever credentials are read (a missing one where they are needed, a wrong one anywhere),
   429 where a throttle applies, and 404 on a cursor-paginated list (a cursor that cannot be read),
   each with the error shape.
@@ -43,10 +44,12 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict with the current state",
+    414: "URI too long: the request line is over the web server's limit (answered before the API)",
     412: "Precondition failed: the resource changed since the ETag in If-Match was read",
     422: "Idempotency-Key already used for another request",
     428: "Precondition required: this write needs If-Match",
     429: "Too many requests",
+    431: "Request header fields too large: over the web server's limits (answered before the API)",
 }
 
 
@@ -90,7 +93,8 @@ class AutoSchema(openapi.AutoSchema):
         return dict(sorted(responses.items()))
 
     def _derived_error_statuses(self) -> list[int]:
-        statuses = []
+        # Any request can be over gunicorn's limits; it answers them in the error shape (project/web/gunicorn_response.py).
+        statuses = [414, 431]
         if self.view.get_authenticators():
             statuses.append(401)  # a wrong or expired token is refused even where none is needed
         if self.view.get_throttles():

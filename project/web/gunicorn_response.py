@@ -7,12 +7,20 @@ reaches nginx whole or not at all, and "not at all" nginx retries on the next se
 
 config/gunicorn.conf.py installs it with `install()`: gunicorn has no setting for its response
 class, and `gunicorn.http.wsgi.create` looks `Response` up in its module each time.
+
+`install()` also makes the errors gunicorn answers itself, before Django sees the request (a request
+line over `limit_request_line`: 414; too many or too large headers: 431; a malformed request: 400),
+JSON in the API's error shape instead of gunicorn's HTML page. The API schema documents 414 and 431
+on every operation (apps/core/schema.py).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.http import wsgi
 from gunicorn.util import write as gunicorn_write
 
@@ -82,5 +90,19 @@ class OneWriteResponse(wsgi.Response):  # type: ignore[misc]  # gunicorn is unty
         super().close()
 
 
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's `util.write_error`, in the error shape of the API: {"error": {"code", "message", "fields"}}."""
+    code = re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or "bad_request"
+    body = json.dumps({"error": {"code": code, "message": f"{reason}: {mesg}" if mesg else reason, "fields": {}}})
+    encoded = body.encode("utf-8")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(encoded)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + encoded)
+
+
 def install() -> None:
     wsgi.Response = OneWriteResponse
+    # Looked up as `util.write_error` by gunicorn's workers at each error.
+    gunicorn_util.write_error = write_json_error

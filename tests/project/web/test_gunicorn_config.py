@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -125,3 +126,34 @@ def test_two_instances_on_one_host_each_answer_on_a_control_socket_of_their_own(
             )
             assert result.returncode == 0, result.stdout + result.stderr
             assert f"127.0.0.1:{port}" in result.stdout
+
+
+def raw_reply(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """The status line and body gunicorn sends back to `request`, sent as is on a plain socket."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_a_request_line_over_the_limit_is_a_json_414_in_the_error_shape(tmp_path):
+    with gunicorn_with_the_shipped_config(tmp_path / "var") as port:
+        head, body = raw_reply(
+            port, b"GET /api/v1/products/?q=" + b"x" * 6000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["error"]["code"] == "uri_too_long"
+
+
+def test_headers_over_the_limit_are_a_json_431_in_the_error_shape(tmp_path):
+    headers = b"".join(b"X-Filler-%d: y\r\n" % number for number in range(120))
+    with gunicorn_with_the_shipped_config(tmp_path / "var") as port:
+        head, body = raw_reply(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n" + headers + b"\r\n")
+
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert set(json.loads(body)["error"]) == {"code", "message", "fields"}
