@@ -2,8 +2,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PRIMARY_PORT=${PG_PAIR_PRIMARY_PORT:-55432}
-REPLICA_PORT=${PG_PAIR_REPLICA_PORT:-55433}
+PRIMARY_PORT=${PG_PAIR_PRIMARY_PORT:-15432}
+REPLICA_PORT=${PG_PAIR_REPLICA_PORT:-15433}
 # PostgreSQL refuses to run as root; as root the servers run as the postgres user, whose data
 # directory must not sit under a folder only root can enter.
 if [ "$(id -u)" = 0 ]; then

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.caching.redis_sentinel import parse_sentinels
 
-SENTINEL_ENV = {"REDIS_SENTINELS": "127.0.0.1:56381,127.0.0.1:56382", "REDIS_SENTINEL_MASTER": "headroom"}
+SENTINEL_ENV = {"REDIS_SENTINELS": "127.0.0.1:16381,127.0.0.1:16382", "REDIS_SENTINEL_MASTER": "headroom"}
 # What each client is built on, printed by a process started on SENTINEL_ENV; none connects.
 CLIENTS = """
 import django; django.setup()
