@@ -12,11 +12,14 @@
     [".opblock-summary-control a[href]", (link) => link.removeAttribute("href")],
     // The Authorize dialog's close button, an icon alone (button-name).
     ["button.close-modal:not([aria-label])", (button) => button.setAttribute("aria-label", "Close")],
-    // A parameter's list of choices (an enum, a boolean), named by the parameter (select-name).
+    // A parameter's list of choices (an enum, a boolean) or text box (an object), named by the
+    // parameter (select-name, label); its text fields have the name as placeholder, which axe accepts.
     [
-      "tr[data-param-name] select:not([aria-label])",
-      (select) => select.setAttribute("aria-label", select.closest("tr").dataset.paramName),
+      "tr[data-param-name] :is(select, textarea):not([aria-label])",
+      (field) => field.setAttribute("aria-label", field.closest("tr").dataset.paramName),
     ],
+    // The request body's text box, under "Request body" but not labelled by it (label).
+    ["textarea.body-param__text:not([aria-label])", (body) => body.setAttribute("aria-label", "Request body")],
     // A long example, response or curl command scrolls in its box: reachable by keyboard, so that
     // it can be scrolled without a mouse (scrollable-region-focusable).
     [
