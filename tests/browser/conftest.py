@@ -36,9 +36,6 @@ BOTH_WIDTHS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phon
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # axe's impact levels that fail a page.
 FAILING_IMPACTS = ("serious", "critical")
-# Swagger UI's own markup (drf-spectacular-sidecar) is not the kit's to fix; its page is checked
-# for CSP violations, script errors and offline use only.
-AXE_SKIPPED = ("/api/docs/",)
 
 # A violation is reported on the console by chromium, and as an event the page can listen to.
 REPORT_VIOLATIONS = """
@@ -99,7 +96,7 @@ class Site:
         self.base_url = base_url
         self.phone = phone
         self.problems: list[str] = []
-        self._audited: set[str] = set()
+        self._audited: set[tuple[str, str]] = set()
         self._auditing = False
         context.route("**/*", self._only_the_live_server)
         context.add_init_script(REPORT_VIOLATIONS)
@@ -128,9 +125,13 @@ class Site:
 
     # --- Moving around ---------------------------------------------------------------------
 
-    def open(self, path: str) -> None:
+    def open(self, path: str, *, ready: str | None = None) -> None:
+        """Goes to path and audits it; ``ready``, a selector, for a page that renders itself after
+        load (the API docs): the audit waits for it."""
         response = self.page.goto(path, wait_until="load")
         assert response is not None and response.ok, f"{path}: {response and response.status}"
+        if ready:
+            self.page.wait_for_selector(ready)
         self.audit()
 
     def submit(self, button, *, audit: bool = True) -> None:
@@ -163,14 +164,15 @@ class Site:
 
     # --- Checks ------------------------------------------------------------------------------
 
-    def audit(self) -> None:
-        """axe-core on the page as it is now, once per path; serious and critical violations fail."""
+    def audit(self, *, state: str = "") -> None:
+        """axe-core on the page as it is now, once per path (and ``state``, a name for what was
+        opened on a page that changes in place); serious and critical violations fail."""
         from axe_playwright_python.sync_playwright import Axe
 
-        path = self.page.url.removeprefix(self.base_url).split("?")[0]
-        if path in self._audited or path.startswith(AXE_SKIPPED):
+        path = self.page.url.removeprefix(self.base_url).split("?")[0].split("#")[0]
+        if (path, state) in self._audited:
             return
-        self._audited.add(path)
+        self._audited.add((path, state))
         self._auditing = True
         try:
             results = Axe().run(self.page)
@@ -182,7 +184,8 @@ class Site:
         for violation in results.response["violations"]:
             if violation["impact"] in FAILING_IMPACTS:
                 targets = [node["target"] for node in violation["nodes"]][:3]
-                self.problems.append(f"axe {violation['impact']} on {path}: {violation['id']} {targets}")
+                where = f"{path} ({state})" if state else path
+                self.problems.append(f"axe {violation['impact']} on {where}: {violation['id']} {targets}")
 
     def screenshot(self, name: str) -> None:
         """The README's picture of this page, written only with UPDATE_SCREENSHOTS=1."""

@@ -102,11 +102,61 @@ def test_an_unknown_page_is_the_styled_404(site):
 
 def test_the_api_docs_work_with_no_network_and_group_operations_by_resource(site):
     # Every request but the live server's is aborted (conftest.py), and any would fail the test.
-    site.open("/api/docs/")
-    site.page.wait_for_selector(".opblock", timeout=15_000)
+    site.open("/api/docs/", ready=".opblock")
 
     assert site.page.locator(".opblock").count() > 30
     tags = site.page.locator(".opblock-tag").all_inner_texts()
     assert {"auth", "products", "orders", "reports"} <= {tag.split()[0] for tag in tags}
     assert site.page.get_by_text("Place an order").first.is_visible()
     site.screenshot("api-docs")
+
+
+@pytest.mark.parametrize("viewport", BOTH_WIDTHS, indirect=True)
+def test_the_api_docs_pass_axe_with_operations_open_tried_out_and_the_authorize_dialog(site):
+    ProductFactory.create_batch(3)
+    page = site.page
+    site.open("/api/docs/", ready=".opblock")
+    # An operation of each method: query (a choice list among them), path, header and body parameters.
+    for operation in (
+        "products-v1_products_list",
+        "products-v1_products_partial_update",
+        "products-v1_products_destroy",
+        "orders-v1_orders_create",
+    ):
+        page.locator(f"#operations-{operation} .opblock-summary-control").click()
+    page.locator(".model-box-control").first.click()
+    site.audit(state="operations and a schema open")
+
+    # A list of products, and an order refused without a token: responses and curl commands.
+    for operation in ("products-v1_products_list", "orders-v1_orders_create"):
+        tried = page.locator(f"#operations-{operation}")
+        tried.get_by_role("button", name="Try it out").click()
+        tried.get_by_role("button", name="Execute").click()
+        tried.locator(".live-responses-table").wait_for()
+    site.audit(state="tried out")
+
+    page.get_by_role("button", name="Authorize", exact=True).click()
+    page.locator(".dialog-ux").wait_for()
+    site.audit(state="the authorize dialog")
+
+
+def test_an_api_docs_operation_opened_is_linked_from_the_address_bar(site):
+    site.open("/api/docs/", ready=".opblock")
+    site.page.locator("#operations-products-v1_products_list .opblock-summary-control").click()
+
+    assert site.page.url.endswith("/api/docs/#/products/v1_products_list")
+    site.page.reload(wait_until="load")
+    site.page.locator("#operations-products-v1_products_list.is-open").wait_for()
+
+
+def test_the_api_docs_try_it_out_lists_the_products(site):
+    ProductFactory(name="Desk lamp")
+    site.open("/api/docs/", ready=".opblock")
+    products = site.page.locator("#operations-products-v1_products_list")
+    products.locator(".opblock-summary-control").click()
+    products.get_by_role("button", name="Try it out").click()
+    products.get_by_role("button", name="Execute").click()
+
+    response = products.locator(".live-responses-table .response")
+    assert response.locator(".response-col_status").inner_text() == "200"
+    assert '"Desk lamp"' in response.locator(".response-col_description pre").first.inner_text()
