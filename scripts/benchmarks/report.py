@@ -18,7 +18,8 @@ process before the step (Django and the app loaded). Each "before" is the old wa
 4. the orders export (CSV of every order line) of the busiest user, before and after.
 
 The CSV files go to a temporary VAR_DIR, deleted at the end. The load average is printed with
-each step: on a shared machine the figures move with it, so compare a before with its after.
+each step, and the CPU seconds of the step's process and of its PostgreSQL backend: on a shared
+machine the wall times move with the load, so compare a before with its after.
 """
 
 from __future__ import annotations
@@ -100,13 +101,18 @@ def main() -> int:
     print(f"\n==> on {size.orders:,} orders ({size.users:,} users, {size.products:,} products)")
     print(
         f"{'step':<64} {'seconds':>8} {'rows':>10} {'file MB':>8} {'RSS before MB':>14} {'peak RSS MB':>12}"
-        f" {'load 1 min':>10}"
+        f" {'load 1 min':>10} {'CPU s: Python':>13} {'PostgreSQL':>10}"
     )
     for step, result in results.items():
         print(
             f"{STEPS[step]:<64} {result['seconds']:8.1f} {result['rows']:>10,} {result['file_mb']:8.1f} "
             f"{result['rss_before_mb']:14.0f} {result['peak_rss_mb']:12.0f} {result['load']:>10}"
+            f" {result['python_cpu']:13.1f} {result['db_cpu']:10.1f}"
         )
+    print(
+        "(CPU s: of the step's Python process and of its PostgreSQL backend, parallel workers not counted;"
+        " wall seconds grow with the load average, CPU seconds barely)"
+    )
     # Each "after" must write what its "before" did; the ratio is before / after, both of this run.
     befores = {
         "sales-live-python": "sales-live",
@@ -125,6 +131,17 @@ def main() -> int:
         print(f"FAILED: rows differ from the old path's in {', '.join(differ)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL backend ``pid`` (the server is
+    local: /proc); NaN where it cannot be read. Unlike wall time, it barely moves with the load."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load() -> str:
@@ -175,6 +192,8 @@ def step(name: str) -> None:
         report = Report.objects.create(kind=Report.Kind.ORDERS, requested_by=busiest)
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    backend = connection.connection.info.backend_pid  # the step's queries run on this connection
+    db_cpu, python_cpu = _backend_cpu(backend), time.process_time()
     started = time.perf_counter()
     if name.startswith("rollup"):
         per_statement = 1 if name == "rollup-per-day" else order_services.ROLLUP_DAYS_PER_STATEMENT
@@ -182,6 +201,7 @@ def step(name: str) -> None:
     else:
         services.report_generate(report_id=report.pk, database_formats=not name.endswith("-python"))
     seconds = time.perf_counter() - started
+    db_cpu, python_cpu = _backend_cpu(backend) - db_cpu, time.process_time() - python_cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     file_mb = 0.0
     if not name.startswith("rollup"):
@@ -196,6 +216,8 @@ def step(name: str) -> None:
                 "file_mb": file_mb,
                 "rss_before_mb": rss_before / 1024,
                 "peak_rss_mb": peak / 1024,
+                "python_cpu": python_cpu,
+                "db_cpu": db_cpu,
             }
         )
     )
