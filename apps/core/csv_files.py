@@ -121,19 +121,14 @@ def csv_copy_query(
     leading quote before a formula's first character, numbers bare); Python copies its bytes."""
     connection = connections[rows.db]
     quote = connection.ops.quote_name
-    rows, order_by = _order_outside(rows, columns=columns, quote=quote)
-    sql, params = rows.query.get_compiler(connection=connection).as_sql()
-    texts = [column for column in columns if not column.numeric]
-    cells = ", ".join(_cell_sql(quote(column.name), column) for column in columns)
-    force_quote = f", FORCE_QUOTE ({', '.join(quote(column.name) for column in texts)})" if texts else ""
-    # Only quoted identifiers and Django's compiled SQL go in; every value is a bound parameter.
-    names = ", ".join(quote(column.name) for column in columns)
-    select = f"SELECT {cells} FROM ({sql}) AS query ({names}){order_by}"  # noqa: S608
+    select, params = csv_select_sql(rows=rows, columns=columns)
+    texts = [quote(column.name) for column in columns if not column.numeric]
+    force_quote = f", FORCE_QUOTE ({', '.join(texts)})" if texts else ""
     statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER{force_quote})"
     count = -1  # the header is the first chunk
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(statement, [*[list(FORMULA_PREFIXES)] * len(texts), *params]) as copy,
+        cursor.cursor.copy(statement, params) as copy,
     ):
         # One chunk per row (a COPY message): only bytes move here, nothing is parsed or formatted.
         for count, chunk in enumerate(copy):
@@ -141,6 +136,21 @@ def csv_copy_query(
             if on_progress is not None and count and count % PROGRESS_EVERY_ROWS == 0:
                 on_progress(count, next(csv.reader([bytes(chunk).decode()]))[0])
     return max(count, 0)
+
+
+def csv_select_sql(*, rows: QuerySet[Any, Any], columns: Sequence[CsvColumn]) -> tuple[str, list[Any]]:
+    """The SELECT that csv_copy_query COPYs, and its parameters: ``rows`` with CsvWriter's rules
+    applied to each cell in SQL, the cells named as ``columns``."""
+    connection = connections[rows.db]
+    quote = connection.ops.quote_name
+    rows, order_by = _order_outside(rows, columns=columns, quote=quote)
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    cells = ", ".join(_cell_sql(quote(column.name), column) for column in columns)
+    # Only quoted identifiers and Django's compiled SQL go in; every value is a bound parameter.
+    names = ", ".join(quote(column.name) for column in columns)
+    select = f"SELECT {cells} FROM ({sql}) AS query ({names}){order_by}"  # noqa: S608
+    texts = sum(not column.numeric for column in columns)
+    return select, [*[list(FORMULA_PREFIXES)] * texts, *params]
 
 
 def _order_outside(
