@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.expressions import Ref
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -119,19 +120,15 @@ def csv_copy_query(
     """The PostgreSQL path: COPY writes the CSV, with CsvWriter's rules in SQL (text quoted, a
     leading quote before a formula's first character, numbers bare); Python copies its bytes."""
     connection = connections[rows.db]
-    sql, params = rows.query.get_compiler(connection=connection).as_sql()
     quote = connection.ops.quote_name
-    texts = [column for column in columns if not column.numeric]
-    cells = ", ".join(_cell_sql(quote(column.name), column) for column in columns)
-    force_quote = f", FORCE_QUOTE ({', '.join(quote(column.name) for column in texts)})" if texts else ""
-    # Only quoted identifiers and Django's compiled SQL go in; every value is a bound parameter.
-    names = ", ".join(quote(column.name) for column in columns)
-    select = f"SELECT {cells} FROM ({sql}) AS query ({names})"  # noqa: S608
+    select, params = csv_select_sql(rows=rows, columns=columns)
+    texts = [quote(column.name) for column in columns if not column.numeric]
+    force_quote = f", FORCE_QUOTE ({', '.join(texts)})" if texts else ""
     statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER{force_quote})"
     count = -1  # the header is the first chunk
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(statement, [*[list(FORMULA_PREFIXES)] * len(texts), *params]) as copy,
+        cursor.cursor.copy(statement, params) as copy,
     ):
         # One chunk per row (a COPY message): only bytes move here, nothing is parsed or formatted.
         for count, chunk in enumerate(copy):
@@ -139,6 +136,47 @@ def csv_copy_query(
             if on_progress is not None and count and count % PROGRESS_EVERY_ROWS == 0:
                 on_progress(count, next(csv.reader([bytes(chunk).decode()]))[0])
     return max(count, 0)
+
+
+def csv_select_sql(*, rows: QuerySet[Any, Any], columns: Sequence[CsvColumn]) -> tuple[str, list[Any]]:
+    """The SELECT that csv_copy_query COPYs, and its parameters: ``rows`` with CsvWriter's rules
+    applied to each cell in SQL, the cells named as ``columns``."""
+    connection = connections[rows.db]
+    quote = connection.ops.quote_name
+    rows, order_by = _order_outside(rows, columns=columns, quote=quote)
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    cells = ", ".join(_cell_sql(quote(column.name), column) for column in columns)
+    # Only quoted identifiers and Django's compiled SQL go in; every value is a bound parameter.
+    names = ", ".join(quote(column.name) for column in columns)
+    select = f"SELECT {cells} FROM ({sql}) AS query ({names}){order_by}"  # noqa: S608
+    texts = sum(not column.numeric for column in columns)
+    return select, [*[list(FORMULA_PREFIXES)] * texts, *params]
+
+
+def _order_outside(
+    rows: QuerySet[Any, Any], *, columns: Sequence[CsvColumn], quote: Callable[[str], str]
+) -> tuple[QuerySet[Any, Any], str]:
+    """A union (``a.union(b).order_by(...)``) as the same union unordered and its ORDER BY for the
+    query around it; any other query as it is, and no ORDER BY.
+
+    PostgreSQL sorts the whole result of an ordered UNION, even when each part is ordered already
+    (1.8M rows of a sales report: seconds, on disk); ordered from the query around it, it merges
+    the ordered parts instead (Merge Append). Each part keeps its own ORDER BY.
+    """
+    if not (rows.query.combinator and rows.query.order_by):
+        return rows, ""
+    compiler = rows.query.clone().get_compiler(using=rows.db)
+    compiler.setup_query()
+    aliases = [alias for _expression, _sql, alias in compiler.select]
+    keys = []
+    for order, _sql in compiler.get_order_by():
+        reference = getattr(order, "expression", None)
+        alias = getattr(reference, "refs", None) if isinstance(reference, Ref) else None
+        if alias not in aliases:
+            return rows, ""  # not a column of the result: left to Django's own ORDER BY
+        name = quote(columns[aliases.index(alias)].name)
+        keys.append(f"query.{name} DESC" if order.descending else f"query.{name}")
+    return rows.order_by(), f" ORDER BY {', '.join(keys)}"
 
 
 def _cell_sql(name: str, column: CsvColumn) -> str:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Min, Prefetch, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db import connections
+from django.db.models import Count, DecimalField, F, IntegerField, Min, Prefetch, QuerySet, Sum
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
@@ -94,6 +95,10 @@ def daily_sales_rows(*, start: date, end: date) -> QuerySet:
 
     Each day comes from the rollup if its rollup is fresh, otherwise it is aggregated from the
     orders (today, and days not rolled up yet or changed since), reading only those days' orders.
+
+    Both halves are ordered themselves and give the same column types, so that PostgreSQL merges
+    them in order (Merge Append) when the union is read from a subquery ordered outside it, as
+    apps.core.csv_files does, rather than sorting 1.8M rows again.
     """
     # Read once and used for both halves: asked twice, a refresh or cancellation committed in
     # between (or another replica) would put a day in both halves, or in neither.
@@ -102,18 +107,21 @@ def daily_sales_rows(*, start: date, end: date) -> QuerySet:
     rolled = (
         DailySales.objects.filter(day__range=(start, end))
         .exclude(day__in=stale)
-        .order_by()
         .values_list(*DAILY_SALES_FIELDS)
+        .order_by("day", "product_id")
     )
     if not stale:
-        return rolled.order_by("day", "product_id")
+        return rolled
     live = (
         _sales_live(start=stale[0], end=stale[-1], by=("day", "product_id", "product__name"))
         .filter(day__in=stale)
         .values_list(*DAILY_SALES_FIELDS)
+        .order_by("day", "product_id")
     )
     if not fresh:
-        return live.order_by("day", "product_id")
+        return live
+    if not connections[rolled.db].features.supports_slicing_ordering_in_compound:  # SQLite
+        rolled, live = rolled.order_by(), live.order_by()
     return rolled.union(live, all=True).order_by("day", "product_id")
 
 
@@ -125,17 +133,23 @@ def daily_sales(*, start: date, end: date) -> Iterator[DailySalesRow]:
 
 def daily_sales_to_roll_up(*, days: list[date]) -> QuerySet:
     """The rollup rows of ``days`` (day, product_id, orders, units, revenue), aggregated from the
-    orders: what the refresh inserts, in one INSERT ... SELECT."""
+    orders: what the refresh inserts, in one INSERT ... SELECT. In the rollup's index order, so
+    that the insert appends to its unique index rather than writing all over it."""
     return (
         _sales_live(start=min(days), end=max(days), by=("day", "product_id"))
         .filter(day__in=days)
         .values_list("day", "product_id", "orders", "units", "revenue")
+        .order_by("day", "product_id")
     )
 
 
 def _sales_live(*, start: date, end: date, by: tuple[str, ...]) -> QuerySet[OrderItem]:
-    """Order items of the range (cancelled orders left out) grouped by ``by``, with their sales."""
+    """Order items of the range (cancelled orders left out) grouped by ``by``, with their sales,
+    as the rollup's column types (integer counts, not COUNT's and SUM's bigint): a union of the two
+    then keeps each half's order."""
     revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    orders = Cast(Count("order_id", distinct=True), IntegerField())
+    units = Cast(Sum("quantity"), IntegerField())
     return (
         OrderItem.objects.filter(
             order__created_at__gte=_day_start(start), order__created_at__lt=_day_start(end + timedelta(days=1))
@@ -143,7 +157,7 @@ def _sales_live(*, start: date, end: date, by: tuple[str, ...]) -> QuerySet[Orde
         .exclude(order__status=Order.Status.CANCELLED)
         .annotate(day=TruncDate("order__created_at"))
         .values(*by)
-        .annotate(orders=Count("order_id", distinct=True), units=Sum("quantity"), revenue=revenue)
+        .annotate(orders=orders, units=units, revenue=revenue)
         .order_by()
     )
 

@@ -1,8 +1,11 @@
 """Seeded PostgreSQL databases for the scale benchmarks (bench-orders-list, bench-report).
 
 Each size gets a database of its own on the local PostgreSQL (127.0.0.1:5432, user postgres),
-named headroom_bench_<size>, migrated and filled by `manage.py seed_scale`. With reuse=True a
-database that already holds the size's orders is used as it is (seeding 1M orders takes ~40 s).
+named headroom_bench_<size> (or a name of the caller's), migrated and filled by `manage.py
+seed_scale`. With reuse=True a database that already holds the size's orders is used as it is
+(seeding 1M orders takes ~40 s). With template=True the freshly seeded database is also copied
+to <name>_template, and a later ensure() whose database is missing or altered copies it back
+(CREATE DATABASE ... TEMPLATE: seconds, and the same rows every time) instead of seeding again.
 """
 
 from __future__ import annotations
@@ -28,10 +31,15 @@ class Size:
     users: int
     products: int
     orders: int
+    name: str = ""  # the database's name; headroom_bench_<label> if empty
 
     @property
     def database(self) -> str:
-        return f"headroom_bench_{self.label.lower()}"
+        return self.name or f"headroom_bench_{self.label.lower()}"
+
+    @property
+    def template(self) -> str:
+        return f"{self.database}_template"
 
     @property
     def url(self) -> str:
@@ -66,18 +74,24 @@ def _admin(sql: str) -> None:
         connection.execute(sql)
 
 
-def _orders_in(size: Size) -> int | None:
+def _orders_in(size: Size, database: str = "") -> int | None:
     try:
-        with psycopg.connect(size.url, connect_timeout=3) as connection:
+        with psycopg.connect(f"{SERVER}/{database or size.database}", connect_timeout=3) as connection:
             return connection.execute("SELECT count(*) FROM orders_order").fetchone()[0]
     except psycopg.Error:
         return None
 
 
-def ensure(size: Size, *, reuse: bool) -> float | None:
-    """The size's database, seeded; returns seed_scale's own "Done in" seconds, or None if reused."""
+def ensure(size: Size, *, reuse: bool, template: bool = False) -> float | None:
+    """The size's database, seeded; returns seed_scale's own "Done in" seconds, or None if reused
+    or copied from its template."""
     if reuse and _orders_in(size) == size.orders:
         print(f"==> {size.database}: reusing its {size.orders:,} orders", flush=True)
+        return None
+    if template and _orders_in(size, size.template) == size.orders:
+        print(f"==> {size.database}: copying {size.template}", flush=True)
+        _admin(f'DROP DATABASE IF EXISTS "{size.database}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{size.database}" TEMPLATE "{size.template}"')
         return None
     print(f"==> {size.database}: creating, migrating and seeding {size.orders:,} orders", flush=True)
     _admin(f'DROP DATABASE IF EXISTS "{size.database}" WITH (FORCE)')
@@ -108,6 +122,10 @@ def ensure(size: Size, *, reuse: bool) -> float | None:
     # A VACUUM, as autovacuum would soon do: sets the visibility map, so plans read as in production.
     with psycopg.connect(size.url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
+    if template:
+        print(f"    keeping a copy as {size.template}", flush=True)
+        _admin(f'DROP DATABASE IF EXISTS "{size.template}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{size.template}" TEMPLATE "{size.database}"')
     return float(done.group(1)) if done else wall
 
 
