@@ -12,13 +12,30 @@ from django.utils import timezone
 from apps.users.demo import DEMO_ACCOUNTS
 from apps.users.models import ApiToken, User
 
-PROFILE_COLUMNS = ("id", "email", "name", "email_verified_at")
+# What a request needs of its signed-in user: the profile (GET /users/me/), and what permissions
+# check. Never the password hash: the cached copy is served to every worker (apps/users/caching.py).
+AUTH_USER_COLUMNS = ("id", "email", "name", "email_verified_at", "is_active", "is_staff", "is_superuser")
+# What checking an API token needs. token_key is loaded so that a save of the token (knox's expiry
+# renewal) invalidates the cached lookup by it.
+AUTH_TOKEN_COLUMNS = ("id", "token_key", "digest", "created", "expiry", "user_id")
 
 
-def user_profile(*, user_id: int) -> User:
-    """The public part of a user, from the query cache. Only these columns are loaded, so the
-    cached copy never holds the password hash (apps/users/caching.py: users.user is manual-only)."""
-    return User.objects.only(*PROFILE_COLUMNS).cache().get(pk=user_id)
+def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
+    """The tokens whose key starts with ``token_key`` (knox's lookup index; almost always one), from
+    the query cache: a warm sign-in check runs no SQL.
+
+    Invalidated by cacheops, on commit, for every worker at once: a save or delete of a token
+    (knox's expiry renewal, a revocation, a password change, a user deleted) drops the entry by its
+    token_key. Expiry is the caller's to check on every request, against the cached ``expiry``.
+    """
+    return list(ApiToken.objects.filter(token_key=token_key).only(*AUTH_TOKEN_COLUMNS).cache())
+
+
+def user_for_authentication(*, user_id: int) -> User | None:
+    """The user a credential names, as a request needs it (AUTH_USER_COLUMNS), from the query cache;
+    None if there is no such user. Any save of the user (deactivated, a password change, staff in
+    the admin) drops the entry for every worker, on commit."""
+    return User.objects.only(*AUTH_USER_COLUMNS).cache().filter(pk=user_id).first()
 
 
 def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
