@@ -119,9 +119,7 @@ def test_a_cancellation_by_staff_in_the_admin_is_listed_by_the_next_request(owne
     _warm(owner)
     owner.get(f"{ORDERS_URL}{order.pk}/")  # the detail cached too
 
-    response = admin_client.post(
-        "/admin/orders/order/", {"action": "cancel_orders", "_selected_action": [order.pk]}
-    )
+    response = admin_client.post("/admin/orders/order/", {"action": "cancel_orders", "_selected_action": [order.pk]})
 
     assert response.status_code == 302
     assert _listed(owner)[order.pk] == "cancelled"
