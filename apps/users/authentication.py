@@ -22,12 +22,11 @@ class TokenAuthentication(auth.TokenAuthentication):
 
     Knox's check, with three changes:
 
-    - The token and its user come from the query cache (selectors.api_tokens_with_key,
-      selectors.user_for_authentication), two Redis reads and no SQL when warm. cacheops drops
-      either entry on commit of any save or delete of the token or the user, in Redis, which every
-      worker reads: a revoked token, a password change (which revokes every token) or a
-      deactivated user is refused on the very next request, in any worker. With Redis down, both
-      are read from the database, never from a copy that may be stale.
+    - The token and its user come from the query cache (selectors.api_tokens_with_key): one Redis
+      read and no SQL when warm. cacheops drops the entry on commit of any save or delete of the
+      token or its user, in Redis, which every worker reads: a revoked token, a password change
+      (which revokes every token) or a deactivated user is refused on the very next request, in
+      any worker. With Redis down, they are read from the database, never from a copy that may be stale.
     - Only the presented token's expiry is checked, on every request, against the expiry read with
       it. Knox also loads every other token of the user to delete the expired ones, a second
       query; a daily job deletes them instead (project/tasks.py).
@@ -57,10 +56,9 @@ class TokenAuthentication(auth.TokenAuthentication):
         raise exceptions.AuthenticationFailed(message)
 
     def validate_user(self, auth_token: ApiToken) -> tuple[User, ApiToken]:
-        user = selectors.user_for_authentication(user_id=auth_token.user_id)
-        if user is None or not user.is_active:
+        user = auth_token.user  # read with the token (selectors.api_tokens_with_key)
+        if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        auth_token.user = user
         return user, auth_token
 
     def _cleanup_token(self, auth_token: ApiToken) -> bool:

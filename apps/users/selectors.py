@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import operator
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.core.query_cache import Conditions, cached_read, rows
 from apps.users.demo import DEMO_ACCOUNTS
 from apps.users.models import ApiToken, User
 
@@ -16,26 +18,40 @@ from apps.users.models import ApiToken, User
 # check. Never the password hash: the cached copy is served to every worker (apps/users/caching.py).
 AUTH_USER_COLUMNS = ("id", "email", "name", "email_verified_at", "is_active", "is_staff", "is_superuser")
 # What checking an API token needs. token_key is loaded so that a save of the token (knox's expiry
-# renewal) invalidates the cached lookup by it.
+# renewal) drops the cached lookup by it.
 AUTH_TOKEN_COLUMNS = ("id", "token_key", "digest", "created", "expiry", "user_id")
 
 
 def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
-    """The tokens whose key starts with ``token_key`` (knox's lookup index; almost always one), from
-    the query cache: a warm sign-in check runs no SQL.
+    """The tokens whose key starts with ``token_key`` (knox's lookup index; almost always one), each
+    with its user (AUTH_USER_COLUMNS): one query cache read, and no SQL, when warm.
 
-    Invalidated by cacheops, on commit, for every worker at once: a save or delete of a token
-    (knox's expiry renewal, a revocation, a password change, a user deleted) drops the entry by its
-    token_key. Expiry is the caller's to check on every request, against the cached ``expiry``.
+    cacheops drops the entry, on commit, for every worker at once, on any save or delete of these
+    tokens (knox's expiry renewal, a revocation, a password change) or of their users (deactivated,
+    edited by staff, deleted); an unknown key is cached too, until a token with its prefix is made.
+    Expiry is the caller's to check on every request, against the cached ``expiry``.
     """
-    return list(ApiToken.objects.filter(token_key=token_key).only(*AUTH_TOKEN_COLUMNS).cache())
 
+    def fill(using: str) -> tuple[list[ApiToken], Conditions]:
+        user_columns = (f"user__{column}" for column in AUTH_USER_COLUMNS)
+        tokens = list(
+            ApiToken.objects.using(using)
+            .filter(token_key=token_key)
+            .select_related("user")
+            .only(*AUTH_TOKEN_COLUMNS, *user_columns)
+        )
+        depends_on = rows(ApiToken, {"token_key": token_key})
+        if tokens:
+            depends_on |= rows(User, *({"id": token.user_id} for token in tokens))
+        return tokens, depends_on
 
-def user_for_authentication(*, user_id: int) -> User | None:
-    """The user a credential names, as a request needs it (AUTH_USER_COLUMNS), from the query cache;
-    None if there is no such user. Any save of the user (deactivated, a password change, staff in
-    the admin) drops the entry for every worker, on commit."""
-    return User.objects.only(*AUTH_USER_COLUMNS).cache().filter(pk=user_id).first()
+    return cached_read(
+        key=f"auth:token:{token_key}",
+        model=ApiToken,
+        guard=rows(ApiToken, {"token_key": token_key}) | rows(User),
+        fill=fill,
+        timeout=settings.SIGNED_IN_CACHE_TTL,
+    )
 
 
 def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
