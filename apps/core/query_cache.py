@@ -59,11 +59,13 @@ def cached_read(
     """The entry under ``key``, else ``fill(using)``'s value, stored under the conditions it returns.
 
     ``model`` names the read (the query cache metrics count it under this model) and its database:
-    ``using`` is the primary of ``model``. ``guard`` must cover every row ``fill`` may read.
+    ``using`` is the primary of ``model`` for a fill, where it would be for any read when nothing is
+    stored (the cache off, or inside a transaction that has written). ``guard`` must cover every
+    row ``fill`` may read.
     """
     using = router.db_for_write(model)
     if not cacheops_settings.CACHEOPS_ENABLED or transaction_states[using].is_dirty():
-        return fill(using)[0]
+        return fill(router.db_for_read(model))[0]  # an uncached read, routed as any other
     prefix = get_prefix(dbs=[using])
     cache_key = f"{prefix}{key}"
     data = _get(cache_key)
@@ -73,9 +75,11 @@ def cached_read(
         return value
     marker_key = f"{prefix}fill:{uuid.uuid4().hex}"
     cache_thing(prefix, marker_key, "FILLING", guard, min(timeout, MARKER_TIMEOUT_SECONDS), dbs=[using])
-    value, depends_on = fill(using)
-    cache_thing(prefix, cache_key, value, depends_on, timeout, dbs=[using], precall_key=marker_key)
-    _forget(marker_key)
+    try:
+        value, depends_on = fill(using)
+        cache_thing(prefix, cache_key, value, depends_on, timeout, dbs=[using], precall_key=marker_key)
+    finally:
+        _forget(marker_key)
     return value
 
 

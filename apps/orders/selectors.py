@@ -11,6 +11,7 @@ from django.db.models import Count, DecimalField, F, Min, Prefetch, QuerySet, Su
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.core.query_cache import Conditions, rows
 from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
 from apps.products.models import Product
 from apps.users.models import User
@@ -21,27 +22,39 @@ STREAM_CHUNK_SIZE = 2000
 
 def orders_for_user(*, user: User) -> QuerySet[Order]:
     """The user's orders, newest first; their items in one more query, the items' product names in
-    a third. All three from the query cache (apps/orders/caching.py): a warm page runs no SQL.
+    a third.
 
     Not the items joined to their products: for a page of 100 orders (~300 items) the planner
     hashes the whole products table for that join, a Seq Scan that grows with the catalog, where
     `id IN (...)` reads the few products needed from the primary key
-    (tests/orders/test_query_plans.py).
-
-    What keeps the cached pages right, for every worker (cacheops drops entries in Redis on commit):
-    the orders by ``user_id`` (placing or cancelling an order of this user, staff's cancellation
-    too, saves it); the items are never changed once their order commits; the names by product,
-    so any product write (a rename, a stock change) drops them, and a page reads them again in one
-    query (the worst warm case: one SQL).
+    (tests/orders/test_query_plans.py). The names are not from the query cache: every page would
+    store its own entry.
     """
-    items = OrderItem.objects.only("id", "order_id", "quantity", "unit_price", "product_id").cache()
-    names = Product.objects.only("id", "name").cache()
+    items = OrderItem.objects.only("id", "order_id", "quantity", "unit_price", "product_id")
+    names = Product.objects.nocache().only("id", "name")
     return (
         Order.objects.filter(user=user)
         .only("id", "user_id", "status", "total", "created_at")
-        .cache()
         .prefetch_related(Prefetch("items", queryset=items), Prefetch("items__product", queryset=names))
     )
+
+
+def orders_cache_guard(*, user: User) -> Conditions:
+    """What a read of orders_for_user() may read: the user's orders, their items, and products
+    (their names). The items are never changed once their order commits (bulk_create, no signal),
+    so only the first two can change under a read (apps/core/query_cache.py)."""
+    return rows(Order, {"user_id": user.pk}) | rows(Product)
+
+
+def orders_cache_depends_on(*, user: User, orders: list[Order]) -> Conditions:
+    """The writes that change what ``orders`` (read by orders_for_user(), items and their product
+    names prefetched) show: any order of the user (a new one, a cancellation, by anyone), and a
+    write to any product on them (a rename; a stock change too, which cacheops cannot tell apart)."""
+    product_ids = sorted({item.product_id for order in orders for item in order.items.all()})
+    depends_on = rows(Order, {"user_id": user.pk})
+    if product_ids:
+        depends_on |= rows(Product, *({"id": product_id} for product_id in product_ids))
+    return depends_on
 
 
 def order_for_user(*, user: User, order_id: int) -> Order:
