@@ -53,10 +53,11 @@ def cached_read(
     key: str,
     model: type[Model],
     guard: Conditions,
-    fill: Callable[[str], tuple[T, Conditions]],
+    fill: Callable[[str], tuple[T, Conditions | None]],
     timeout: int,
 ) -> T:
-    """The entry under ``key``, else ``fill(using)``'s value, stored under the conditions it returns.
+    """The entry under ``key``, else ``fill(using)``'s value, stored under the conditions it returns
+    (not stored when they are None).
 
     ``model`` names the read (the query cache metrics count it under this model) and its database:
     ``using`` is the primary of ``model`` for a fill, where it would be for any read when nothing is
@@ -77,7 +78,8 @@ def cached_read(
     cache_thing(prefix, marker_key, "FILLING", guard, min(timeout, MARKER_TIMEOUT_SECONDS), dbs=[using])
     try:
         value, depends_on = fill(using)
-        cache_thing(prefix, cache_key, value, depends_on, timeout, dbs=[using], precall_key=marker_key)
+        if depends_on is not None:
+            cache_thing(prefix, cache_key, value, depends_on, timeout, dbs=[using], precall_key=marker_key)
     finally:
         _forget(marker_key)
     return value

@@ -56,7 +56,7 @@ class OrdersApi(generics.GenericAPIView):
         the page (selectors.orders_cache_depends_on)."""
         user = request.user
 
-        def fill(using: str) -> tuple[Any, Conditions]:
+        def fill(using: str) -> tuple[Any, Conditions | None]:
             page = self.paginate_queryset(self.get_queryset().using(using)) or []
             data = self.get_paginated_response(OrderOutputSerializer(page, many=True).data).data
             return data, selectors.orders_cache_depends_on(user=user, orders=page)

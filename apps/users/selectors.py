@@ -28,11 +28,11 @@ def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
 
     cacheops drops the entry, on commit, for every worker at once, on any save or delete of these
     tokens (knox's expiry renewal, a revocation, a password change) or of their users (deactivated,
-    edited by staff, deleted); an unknown key is cached too, until a token with its prefix is made.
-    Expiry is the caller's to check on every request, against the cached ``expiry``.
+    edited by staff, deleted). An unknown key is not cached: whoever sends made-up keys must not
+    fill Redis with them (each costs one query, as it did before the cache). Expiry is the caller's to check on every request, against the cached ``expiry``.
     """
 
-    def fill(using: str) -> tuple[list[ApiToken], Conditions]:
+    def fill(using: str) -> tuple[list[ApiToken], Conditions | None]:
         user_columns = (f"user__{column}" for column in AUTH_USER_COLUMNS)
         tokens = list(
             ApiToken.objects.using(using)
@@ -40,10 +40,9 @@ def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
             .select_related("user")
             .only(*AUTH_TOKEN_COLUMNS, *user_columns)
         )
-        depends_on = rows(ApiToken, {"token_key": token_key})
-        if tokens:
-            depends_on |= rows(User, *({"id": token.user_id} for token in tokens))
-        return tokens, depends_on
+        if not tokens:
+            return tokens, None
+        return tokens, rows(ApiToken, {"token_key": token_key}) | rows(User, *({"id": t.user_id} for t in tokens))
 
     return cached_read(
         key=f"auth:token:{token_key}",

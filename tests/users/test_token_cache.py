@@ -292,3 +292,12 @@ def test_with_redis_down_a_valid_token_is_still_accepted_from_the_database(redis
 
     with assert_queries(1):  # the token with its user
         assert _client(token.key).get(ME_URL).status_code == 200
+
+
+def test_an_unknown_key_is_not_cached():
+    """Made-up keys must not fill Redis: each costs the one query it cost before the cache."""
+    key = "0" * 64
+
+    for _ in range(2):
+        with assert_queries(1), assert_query_cache_reads(hits=0, misses=1):
+            assert _client(key).get(ME_URL).status_code == 401
