@@ -44,10 +44,10 @@ class OrdersApi(generics.GenericAPIView):
     serializer_class = OrderOutputSerializer
     pagination_class = NewestFirstCursorPagination
 
-    def get_queryset(self) -> QuerySet[Order]:
+    def get_queryset(self, *, using: str | None = None) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, only the model is read
             return Order.objects.none()
-        return selectors.orders_for_user(user=self.request.user)
+        return selectors.orders_for_user(user=self.request.user, using=using)
 
     @extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)})
     def get(self, request: Request) -> Response:
@@ -57,7 +57,7 @@ class OrdersApi(generics.GenericAPIView):
         user = request.user
 
         def fill(using: str) -> tuple[Any, Conditions | None]:
-            page = self.paginate_queryset(self.get_queryset().using(using)) or []
+            page = self.paginate_queryset(self.get_queryset(using=using)) or []
             data = self.get_paginated_response(OrderOutputSerializer(page, many=True).data).data
             return data, selectors.orders_cache_depends_on(user=user, orders=page)
 

@@ -20,20 +20,24 @@ from apps.users.models import User
 STREAM_CHUNK_SIZE = 2000
 
 
-def orders_for_user(*, user: User) -> QuerySet[Order]:
+def orders_for_user(*, user: User, using: str | None = None) -> QuerySet[Order]:
     """The user's orders, newest first; their items in one more query, the items' product names in
     a third.
 
     Not the items joined to their products: for a page of 100 orders (~300 items) the planner
     hashes the whole products table for that join, a Seq Scan that grows with the catalog, where
     `id IN (...)` reads the few products needed from the primary key
-    (tests/orders/test_query_plans.py). The names are not from the query cache: every page would
-    store its own entry.
+    (tests/orders/test_query_plans.py). The names are not from the queryset cache: every page would
+    store its own entry (the API caches its pages whole, apps/orders/api.py).
+
+    ``using``: the database of all three queries (a fill of the query cache reads the primary);
+    by default each is routed as any read.
     """
-    items = OrderItem.objects.only("id", "order_id", "quantity", "unit_price", "product_id")
-    names = Product.objects.nocache().only("id", "name")
+    items = OrderItem.objects.db_manager(using).only("id", "order_id", "quantity", "unit_price", "product_id")
+    names = Product.objects.db_manager(using).nocache().only("id", "name")
     return (
-        Order.objects.filter(user=user)
+        Order.objects.db_manager(using)
+        .filter(user=user)
         .only("id", "user_id", "status", "total", "created_at")
         .prefetch_related(Prefetch("items", queryset=items), Prefetch("items__product", queryset=names))
     )
