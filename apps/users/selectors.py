@@ -29,7 +29,9 @@ def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
     cacheops drops the entry, on commit, for every worker at once, on any save or delete of these
     tokens (knox's expiry renewal, a revocation, a password change) or of their users (deactivated,
     edited by staff, deleted). An unknown key is not cached: whoever sends made-up keys must not
-    fill Redis with them (each costs one query, as it did before the cache). Expiry is the caller's to check on every request, against the cached ``expiry``.
+    fill Redis with them (each costs one query, as it did before the cache).
+
+    Expiry is the caller's to check on every request, against the cached ``expiry``.
     """
 
     def fill(using: str) -> tuple[list[ApiToken], Conditions | None]:
