@@ -56,11 +56,13 @@ class OrdersApi(generics.GenericAPIView):
         the page (selectors.orders_cache_depends_on)."""
         user = request.user
 
-        def fill(using: str) -> tuple[Any, Conditions | None]:
+        def fill(using: str | None) -> tuple[Any, Conditions | None]:
             page = self.paginate_queryset(self.get_queryset(using=using)) or []
             data = self.get_paginated_response(OrderOutputSerializer(page, many=True).data).data
             return data, selectors.orders_cache_depends_on(user=user, orders=page)
 
+        if not self._cacheable(request):
+            return Response(fill(None)[0])
         # The whole URL, host and scheme too: the page's links are absolute.
         url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
         data = cached_read(
@@ -71,6 +73,16 @@ class OrdersApi(generics.GenericAPIView):
             timeout=settings.SIGNED_IN_CACHE_TTL,
         )
         return Response(data)
+
+    def _cacheable(self, request: Request) -> bool:
+        """Only the paginator's own parameters, with a page size it takes as given: junk in the query
+        string (which the page's links repeat) must not make entries of its own."""
+        paginator = NewestFirstCursorPagination
+        params = request.query_params
+        if not set(params) <= {paginator.cursor_query_param, paginator.page_size_query_param}:
+            return False
+        page_size = params.get(paginator.page_size_query_param)
+        return page_size is None or (page_size.isdigit() and 0 < int(page_size) <= paginator.max_page_size)
 
     @extend_schema(
         request=OrderCreateInputSerializer,

@@ -200,3 +200,14 @@ def test_with_replicas_the_list_after_your_own_order_is_read_from_the_primary(ow
         assert placed.json()["id"] in _listed(owner)
     with assert_queries(0, using=["default", REPLICA]):
         assert placed.json()["id"] in _listed(owner)
+
+
+@pytest.mark.parametrize("query", [{"junk": "1"}, {"page_size": "abc"}, {"page_size": "1000"}])
+def test_a_list_with_other_query_parameters_is_answered_and_not_cached(owner, token, query):
+    _orders_of(token, count=2)
+    owner.get("/api/v1/users/me/")  # the token cached
+
+    for _ in range(2):
+        with assert_query_cache_reads(hits=1):  # the token only
+            response = owner.get(ORDERS_URL, query)
+        assert len(response.json()["results"]) == 2
