@@ -393,6 +393,10 @@ CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
 CACHEOPS_ENABLED = env.bool("CACHEOPS_ENABLED", default=True)
 QUERY_CACHE_TTL = env.int("QUERY_CACHE_TTL", default=15 * 60)
 CACHEOPS_DEFAULTS = {"timeout": QUERY_CACHE_TTL}
+# Signed-in reads from the query cache: an API token with its user (every token request's sign-in
+# check) and a user's orders pages (apps/core/query_cache.py). Every write they depend on drops
+# them at once; the timeout only bounds how long an unused entry takes memory.
+SIGNED_IN_CACHE_TTL = env.int("SIGNED_IN_CACHE_TTL", default=5 * 60)
 
 # The response cache for anonymous public reads (each app's caching.py names its own), and the
 # HTTP caching headers of the API.

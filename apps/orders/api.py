@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -11,6 +15,7 @@ from rest_framework.views import APIView
 from apps.core.api import IDEMPOTENCY_KEY_HEADER, idempotent, validated_input
 from apps.core.pagination import NewestFirstCursorPagination
 from apps.core.parsers import JSONParser
+from apps.core.query_cache import Conditions, cached_read
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
 from apps.orders.models import Order
@@ -39,15 +44,45 @@ class OrdersApi(generics.GenericAPIView):
     serializer_class = OrderOutputSerializer
     pagination_class = NewestFirstCursorPagination
 
-    def get_queryset(self) -> QuerySet[Order]:
+    def get_queryset(self, *, using: str | None = None) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, only the model is read
             return Order.objects.none()
-        return selectors.orders_for_user(user=self.request.user)
+        return selectors.orders_for_user(user=self.request.user, using=using)
 
     @extend_schema(responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        """The page as a whole from the query cache: one Redis read, no SQL, no serializing when warm.
+        Dropped for every worker on commit of any write to the user's orders or to a product on
+        the page (selectors.orders_cache_depends_on)."""
+        user = request.user
+
+        def fill(using: str | None) -> tuple[Any, Conditions | None]:
+            page = self.paginate_queryset(self.get_queryset(using=using)) or []
+            data = self.get_paginated_response(OrderOutputSerializer(page, many=True).data).data
+            return data, selectors.orders_cache_depends_on(user=user, orders=page)
+
+        if not self._cacheable(request):
+            return Response(fill(None)[0])
+        # The whole URL, host and scheme too: the page's links are absolute.
+        url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
+        data = cached_read(
+            key=f"orders:list:{user.pk}:{url}",
+            model=Order,
+            guard=selectors.orders_cache_guard(user=user),
+            fill=fill,
+            timeout=settings.SIGNED_IN_CACHE_TTL,
+        )
+        return Response(data)
+
+    def _cacheable(self, request: Request) -> bool:
+        """Only the paginator's own parameters, with a page size it takes as given: junk in the query
+        string (which the page's links repeat) must not make entries of its own."""
+        paginator = NewestFirstCursorPagination
+        params = request.query_params
+        if not set(params) <= {paginator.cursor_query_param, paginator.page_size_query_param}:
+            return False
+        page_size = params.get(paginator.page_size_query_param)
+        return page_size is None or (page_size.isdigit() and 0 < int(page_size) <= paginator.max_page_size)
 
     @extend_schema(
         request=OrderCreateInputSerializer,

@@ -12,6 +12,7 @@ from django.db.models import Count, DecimalField, F, IntegerField, Min, Prefetch
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from apps.core.query_cache import Conditions, rows
 from apps.orders.models import DailySales, DailySalesDay, Order, OrderItem
 from apps.products.models import Product
 from apps.users.models import User
@@ -20,23 +21,45 @@ from apps.users.models import User
 STREAM_CHUNK_SIZE = 2000
 
 
-def orders_for_user(*, user: User) -> QuerySet[Order]:
+def orders_for_user(*, user: User, using: str | None = None) -> QuerySet[Order]:
     """The user's orders, newest first; their items in one more query, the items' product names in
     a third.
 
     Not the items joined to their products: for a page of 100 orders (~300 items) the planner
     hashes the whole products table for that join, a Seq Scan that grows with the catalog, where
     `id IN (...)` reads the few products needed from the primary key
-    (tests/orders/test_query_plans.py). The names are not from the query cache: every page would
-    store its own entry.
+    (tests/orders/test_query_plans.py). The names are not from the queryset cache: every page would
+    store its own entry (the API caches its pages whole, apps/orders/api.py).
+
+    ``using``: the database of all three queries (a fill of the query cache reads the primary);
+    by default each is routed as any read.
     """
-    items = OrderItem.objects.only("id", "order_id", "quantity", "unit_price", "product_id")
-    names = Product.objects.nocache().only("id", "name")
+    items = OrderItem.objects.db_manager(using).only("id", "order_id", "quantity", "unit_price", "product_id")
+    names = Product.objects.db_manager(using).nocache().only("id", "name")
     return (
-        Order.objects.filter(user=user)
+        Order.objects.db_manager(using)
+        .filter(user=user)
         .only("id", "user_id", "status", "total", "created_at")
         .prefetch_related(Prefetch("items", queryset=items), Prefetch("items__product", queryset=names))
     )
+
+
+def orders_cache_guard(*, user: User) -> Conditions:
+    """What a read of orders_for_user() may read: the user's orders, their items, and products
+    (their names). The items are never changed once their order commits (bulk_create, no signal),
+    so only the first two can change under a read (apps/core/query_cache.py)."""
+    return rows(Order, {"user_id": user.pk}) | rows(Product)
+
+
+def orders_cache_depends_on(*, user: User, orders: list[Order]) -> Conditions:
+    """The writes that change what ``orders`` (read by orders_for_user(), items and their product
+    names prefetched) show: any order of the user (a new one, a cancellation, by anyone), and a
+    write to any product on them (a rename; a stock change too, which cacheops cannot tell apart)."""
+    product_ids = sorted({item.product_id for order in orders for item in order.items.all()})
+    depends_on = rows(Order, {"user_id": user.pk})
+    if product_ids:
+        depends_on |= rows(Product, *({"id": product_id} for product_id in product_ids))
+    return depends_on
 
 
 def order_for_user(*, user: User, order_id: int) -> Order:

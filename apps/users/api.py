@@ -127,7 +127,9 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: UserOutputSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
-        return Response(UserOutputSerializer(selectors.user_profile(user_id=request.user.pk)).data)
+        # The user as this request's sign-in check read it: with a token, from the query cache
+        # (selectors.user_for_authentication), dropped on every save of the user.
+        return Response(UserOutputSerializer(request.user).data)
 
     @extend_schema(
         request=ProfileUpdateInputSerializer,

@@ -5,20 +5,54 @@ from __future__ import annotations
 import functools
 import operator
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.core.query_cache import Conditions, cached_read, rows
 from apps.users.demo import DEMO_ACCOUNTS
 from apps.users.models import ApiToken, User
 
-PROFILE_COLUMNS = ("id", "email", "name", "email_verified_at")
+# What a request needs of its signed-in user: the profile (GET /users/me/), and what permissions
+# check. Never the password hash: the cached copy is served to every worker (apps/users/caching.py).
+AUTH_USER_COLUMNS = ("id", "email", "name", "email_verified_at", "is_active", "is_staff", "is_superuser")
+# What checking an API token needs. token_key is loaded so that a save of the token (knox's expiry
+# renewal) drops the cached lookup by it.
+AUTH_TOKEN_COLUMNS = ("id", "token_key", "digest", "created", "expiry", "user_id")
 
 
-def user_profile(*, user_id: int) -> User:
-    """The public part of a user, from the query cache. Only these columns are loaded, so the
-    cached copy never holds the password hash (apps/users/caching.py: users.user is manual-only)."""
-    return User.objects.only(*PROFILE_COLUMNS).cache().get(pk=user_id)
+def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
+    """The tokens whose key starts with ``token_key`` (knox's lookup index; almost always one), each
+    with its user (AUTH_USER_COLUMNS): one query cache read, and no SQL, when warm.
+
+    cacheops drops the entry, on commit, for every worker at once, on any save or delete of these
+    tokens (knox's expiry renewal, a revocation, a password change) or of their users (deactivated,
+    edited by staff, deleted). An unknown key is not cached: whoever sends made-up keys must not
+    fill Redis with them (each costs one query, as it did before the cache).
+
+    Expiry is the caller's to check on every request, against the cached ``expiry``.
+    """
+
+    def fill(using: str) -> tuple[list[ApiToken], Conditions | None]:
+        user_columns = (f"user__{column}" for column in AUTH_USER_COLUMNS)
+        tokens = list(
+            ApiToken.objects.using(using)
+            .filter(token_key=token_key)
+            .select_related("user")
+            .only(*AUTH_TOKEN_COLUMNS, *user_columns)
+        )
+        if not tokens:
+            return tokens, None
+        return tokens, rows(ApiToken, {"token_key": token_key}) | rows(User, *({"id": t.user_id} for t in tokens))
+
+    return cached_read(
+        key=f"auth:token:{token_key}",
+        model=ApiToken,
+        guard=rows(ApiToken, {"token_key": token_key}) | rows(User),
+        fill=fill,
+        timeout=settings.SIGNED_IN_CACHE_TTL,
+    )
 
 
 def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:

@@ -344,7 +344,8 @@ def test_order_list_costs_the_same_queries_for_1_and_50_orders(user_client, user
         for order in OrderFactory.create_batch(count, user=user):
             OrderItemFactory.create_batch(2, order=order)
 
-    # The token, the page of orders, their items, the items' product names.
+    # Uncached (the query cache is off inside the test's transaction): the token with its user, the
+    # page of orders, their items, the items' product names.
     responses = assert_constant_queries(add_orders, lambda: user_client.get(ORDERS_URL), budget=4)
 
     for rows, response in responses.items():
