@@ -7,11 +7,12 @@ This module is its settings and its URLconf.
 """
 
 import os
+import secrets
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-SECRET_KEY = os.environ["SECRET_KEY"]
+SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
 DEBUG = False
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1").split(",")
 INSTALLED_APPS: list[str] = []
