@@ -305,6 +305,32 @@ def _keep_only_known_params(request: HttpRequest, params: dict[str, Callable[[st
     request.GET = QueryDict(request.META["QUERY_STRING"])
 
 
+@dataclass(frozen=True)
+class Keys:
+    """Where one anonymous GET's entry and the version tokens it depends on are: a function of the
+    request's endpoint, scheme, host, path and kept query parameters only."""
+
+    endpoint: str  # its URL name
+    query_string: str  # the kept parameters, written the one way the view reads them
+    key: str
+    tag_keys: tuple[str, ...]
+
+
+def keys_for(request: HttpRequest, endpoint: CachedEndpoint, url_match: re.Match[str]) -> Keys:
+    """Also drops the parameters the view does not read from the request. Raises DisallowedHost for
+    a host not in ALLOWED_HOSTS (Django answers 400), so the key space stays bounded."""
+    _keep_only_known_params(request, endpoint.params)
+    host = request.get_host()
+    query_string = request.META["QUERY_STRING"]
+    raw_key = f"{request.scheme}://{host}{request.path_info}?{query_string}"
+    return Keys(
+        endpoint=endpoint.name,
+        query_string=query_string,
+        key=f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode(), usedforsecurity=False).hexdigest()}",
+        tag_keys=tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(url_match.groupdict()))),
+    )
+
+
 def look_up(
     request: HttpRequest, endpoint: CachedEndpoint, url_match: re.Match[str]
 ) -> tuple[_Lookup | None, dict[str, Any] | None]:
@@ -313,34 +339,32 @@ def look_up(
     for the middleware. Raises DisallowedHost for a host not in ALLOWED_HOSTS (Django answers 400)."""
     if LOOKUP_KEY in request.META:
         return request.META[LOOKUP_KEY], None
-    _keep_only_known_params(request, endpoint.params)
     if any(name in request.META for name in UNHANDLED_PRECONDITIONS):
+        _keep_only_known_params(request, endpoint.params)
         lookup, cached = None, None  # the view and ConditionalGetMiddleware answer it, uncached
     else:
-        lookup, cached = _lookup(request, endpoint, url_match)
+        lookup, cached = fetch(keys_for(request, endpoint, url_match))
     if cached is None:
         request.META[LOOKUP_KEY] = lookup
     return lookup, cached
 
 
-def _lookup(
-    request: HttpRequest, endpoint: CachedEndpoint, url_match: re.Match[str]
-) -> tuple[_Lookup | None, dict[str, Any] | None]:
-    host = request.get_host()  # validates ALLOWED_HOSTS, so the key space stays bounded
-    raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
-    key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode(), usedforsecurity=False).hexdigest()}"
-    tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(url_match.groupdict())))
+def fetch(keys: Keys) -> tuple[_Lookup | None, dict[str, Any] | None]:
+    """One MGET: the entry, if it is valid, and the tokens a fill stores it under (None: store nothing)."""
     created_tag_keys: tuple[str, ...] = ()
     try:
-        entry, *versions = cast(list[bytes | None], client.mget([key, *tag_keys]))
+        entry, *versions = cast(list[bytes | None], client.mget([keys.key, *keys.tag_keys]))
         if None in versions:
-            created_tag_keys, versions = _create_missing_tags(tag_keys, versions)
+            created_tag_keys, versions = _create_missing_tags(keys.tag_keys, versions)
     except redis.RedisError:
         return None, None  # Redis is down or frozen: serve from the database, store nothing
     if None in versions:
         return None, None  # a token vanished again meanwhile: store nothing under "missing"
     lookup = _Lookup(
-        key=key, tag_keys=tag_keys, versions=tuple(cast(list[bytes], versions)), created_tag_keys=created_tag_keys
+        key=keys.key,
+        tag_keys=keys.tag_keys,
+        versions=tuple(cast(list[bytes], versions)),
+        created_tag_keys=created_tag_keys,
     )
     if entry is None:
         return lookup, None

@@ -43,6 +43,21 @@ WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]
 _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
+# What of the environ the keys of a request depend on (its scheme, host, path and query string, as
+# Django reads them: HttpRequest.scheme, get_host(), path_info, GET), and so what they are memoized by.
+_KEYED_BY = (
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "wsgi.url_scheme",
+)
+MEMOIZED_KEYS = 1024  # distinct requests whose keys this process remembers; forgotten all at once beyond
+
+
 class ResponseCacheFront:
     """A WSGI application: response-cache hits here, everything else to ``application`` (Django's)."""
 
@@ -52,6 +67,11 @@ class ResponseCacheFront:
         self.endpoints = response_cache.declared_endpoints() if self.enabled else ()
         self.record_hit = hit_recorder()
         self.server_timing = settings.SERVER_TIMING
+        proxy_ssl_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        self.keyed_by = (*_KEYED_BY, proxy_ssl_header[0]) if proxy_ssl_header else _KEYED_BY
+        # The request -> its keys: building them (a request object, the query canonicalised, the host
+        # validated, a hash) is most of a hit's own work, the same every time for the same request.
+        self.memoized: dict[tuple[Any, ...], response_cache.Keys] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # Cheap refusals first: a request the cache never serves builds nothing here.
@@ -86,15 +106,41 @@ class ResponseCacheFront:
         return [body]
 
     def _hit(self, environ: dict[str, Any]) -> tuple[str, tuple[int, list[tuple[str, str]], bytes]] | None:
-        request = WSGIRequest(environ)  # its META is this environ: a miss hands Django what look_up changed
-        matched = response_cache.match(request, self.endpoints)
-        if matched is None or response_cache.has_credentials(request):
-            return None
-        endpoint, url_match = matched
-        _lookup, cached = response_cache.look_up(request, endpoint, url_match)
+        if "HTTP_COOKIE" in environ or any(name in environ for name in response_cache.UNHANDLED_PRECONDITIONS):
+            # Which cookie, which precondition: the middleware's own decisions, on a request object.
+            request = WSGIRequest(environ)  # its META is this environ: a miss hands Django what look_up changed
+            matched = response_cache.match(request, self.endpoints)
+            if matched is None or response_cache.has_credentials(request):
+                return None
+            endpoint, url_match = matched
+            _lookup, cached = response_cache.look_up(request, endpoint, url_match)
+            route = endpoint.name
+        else:
+            keys = self._keys(environ)
+            if keys is None:
+                return None
+            environ["QUERY_STRING"] = keys.query_string  # what a miss hands Django, as look_up does
+            lookup, cached = response_cache.fetch(keys)
+            if cached is None:
+                environ[response_cache.LOOKUP_KEY] = lookup
+            route = keys.endpoint
         if cached is None:
             return None
-        return endpoint.name, response_cache.replay(cached, if_none_match=environ.get("HTTP_IF_NONE_MATCH", ""))
+        return route, response_cache.replay(cached, if_none_match=environ.get("HTTP_IF_NONE_MATCH", ""))
+
+    def _keys(self, environ: dict[str, Any]) -> response_cache.Keys | None:
+        signature = tuple(environ.get(name) for name in self.keyed_by)
+        keys = self.memoized.get(signature)
+        if keys is None:
+            request = WSGIRequest(dict(environ))  # a copy: the memo holds what any such request's keys are
+            matched = response_cache.match(request, self.endpoints)
+            if matched is None:
+                return None
+            keys = response_cache.keys_for(request, *matched)  # DisallowedHost: never memoized
+            if len(self.memoized) >= MEMOIZED_KEYS:
+                self.memoized.clear()
+            self.memoized[signature] = keys
+        return keys
 
 
 def wrap(application: WSGIApplication) -> WSGIApplication:
