@@ -3,9 +3,10 @@
 A hit is answered with ONE Redis round trip (MGET of the entry and the version tokens it depends on)
 and no SQL: under WSGI before Django runs at all (project/caching/wsgi_front.py: no handler, no
 middleware, no URL resolution), elsewhere (ASGI, the test client) near the top of the middleware stack.
-Both call the same functions here: ``look_up`` and ``replay``. An entry holds the status, body and
-the final headers the whole stack sent (security headers, CSP, Vary, ETag, Cache-Control...), taken
-when the response is closed, so a hit carries exactly what a miss did (per-request headers aside). Only anonymous GETs of the URLs the apps
+Both call the same functions here (``match``, ``has_credentials``, ``keys_for``, ``fetch``, ``replay``).
+An entry holds the status, body and the final headers the whole stack sent (security headers, CSP,
+Vary, ETag, Cache-Control...), taken once Django is done with the response, so a hit carries
+exactly what a miss did (per-request headers aside). Only anonymous GETs of the URLs the apps
 name in their caching.py (``RESPONSE_CACHE``, project/caching/declarations.py) are served or
 stored; anything that carries credentials skips it. The query parameters kept are the view's own.
 
