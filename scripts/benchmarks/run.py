@@ -546,7 +546,7 @@ def measure(servers: dict[str, Server], targets: list[Target], profile: Profile)
         for target in targets:
             wrk(servers[target.server], target, profile, profile.warmup_seconds)
     for round_number in range(1, profile.rounds + 1):
-        for target in targets:
+        for target in in_round_order(targets, round_number):
             run = wrk(servers[target.server], target, profile, profile.run_seconds)
             target.runs.append(run)
             print(
@@ -554,6 +554,18 @@ def measure(servers: dict[str, Server], targets: list[Target], profile: Profile)
                 f"   p99 {run['p99_us'] / 1000:7.1f} ms   {run['cpu_us']:6.0f} µs CPU/request",
                 flush=True,
             )
+
+
+def in_round_order(targets: list[Target], round_number: int) -> list[Target]:
+    """The targets in their order, but every second round each metrics-off target runs before its
+    metrics-on twin: whichever of a pair runs second would otherwise always meet the same machine."""
+    if round_number % 2:
+        return targets
+    ordered = list(targets)
+    for index in range(1, len(ordered)):
+        if ordered[index].key.endswith("-no-metrics"):
+            ordered[index - 1], ordered[index] = ordered[index], ordered[index - 1]
+    return ordered
 
 
 def print_results(
@@ -601,16 +613,27 @@ def print_results(
         f"cached list / naive list: {rps_ratio:.2f}× by rps ({cached_list.cpu_ratio_to(naive):.2f}× by app CPU "
         f"per request)" + verdict(rps_ratio >= GOAL_LIST_VS_NAIVE, f"≥ {GOAL_LIST_VS_NAIVE:g}×")
     )
-    for name, on, off in (
+    pairs = (
         ("cached product detail", by_key["detail-cached"], by_key["detail-no-metrics"]),
         ("cached product list", cached_list, by_key["list-no-metrics"]),
         ("cached catalog page", by_key["catalog-cached"], by_key["catalog-no-metrics"]),
-    ):
+    )
+    for name, on, off in pairs:
         cost, cpu_cost = 1 - on.rps_ratio_to(off), on.cpu_us / off.cpu_us - 1
-        print(
-            f"metrics on vs off, {name}: {cost:.1%} of rps ({cpu_cost:+.1%} app CPU per request)"
-            + verdict(cost <= GOAL_METRICS_COST, f"≤ {GOAL_METRICS_COST:.0%}")
-        )
+        print(f"metrics on vs off, {name}: {cost:.1%} of rps ({cpu_cost:+.1%} app CPU per request)")
+    # The goal's line: every pair of every round, so one noisy 3 s run moves it less.
+    rps_costs = [
+        1 - mine["rps"] / theirs["rps"] for _, on, off in pairs for mine, theirs in zip(on.runs, off.runs, strict=True)
+    ]
+    cpu_costs = [
+        mine["cpu_us"] / theirs["cpu_us"] - 1 for _, on, off in pairs for mine, theirs in zip(on.runs, off.runs)
+    ]
+    cost = statistics.median(rps_costs)
+    print(
+        f"metrics on vs off, the cached hot reads together (median of {len(rps_costs)} pairs): {cost:.1%} of rps "
+        f"({statistics.median(cpu_costs):+.1%} app CPU per request)"
+        + verdict(cost <= GOAL_METRICS_COST, f"≤ {GOAL_METRICS_COST:.0%}")
+    )
     print(
         f"PostgreSQL connections opened while measuring: {sessions_opened}; gunicorn workers booted: "
         + ", ".join(f"{count} ({name})" for name, count in boots.items())

@@ -251,3 +251,19 @@ def test_hits_at_the_wsgi_layer_are_counted_by_the_metrics_and_the_minute_bucket
     minute = minute_buckets.merged(minute_buckets.last_minutes(count=2))
     assert minute.response_cache.get("hit", 0) == hits_before + 3
     assert minute.routes[minute_buckets.ROUTE_FROM_RESPONSE_CACHE].requests >= 3
+
+
+def test_with_redis_unreachable_django_answers_from_the_database(front, cached_paths, monkeypatch, django_runs):
+    import redis
+
+    from project.caching import response_cache
+
+    get(front, cached_paths["product-detail"])
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1, socket_timeout=0.1)
+    monkeypatch.setattr(response_cache, "client", unreachable)
+    runs_before = len(django_runs)
+
+    answer = get(front, cached_paths["product-detail"])
+
+    assert answer.status == 200 and answer.header(HIT) is None
+    assert len(django_runs) == runs_before + 1
