@@ -626,7 +626,9 @@ def print_results(
         1 - mine["rps"] / theirs["rps"] for _, on, off in pairs for mine, theirs in zip(on.runs, off.runs, strict=True)
     ]
     cpu_costs = [
-        mine["cpu_us"] / theirs["cpu_us"] - 1 for _, on, off in pairs for mine, theirs in zip(on.runs, off.runs)
+        mine["cpu_us"] / theirs["cpu_us"] - 1
+        for _, on, off in pairs
+        for mine, theirs in zip(on.runs, off.runs, strict=True)
     ]
     cost = statistics.median(rps_costs)
     print(
