@@ -4,9 +4,11 @@ and URL resolution run (project/wsgi.py puts this in front of Django's WSGI appl
 A hit costs one Redis round trip and little else, so Django's own work per request (the handler,
 the request_started and request_finished signals, twenty middleware, URL resolution) would be most
 of its time. Here an anonymous GET of a cached endpoint is looked up with the very functions the
-middleware uses (project/caching/response_cache.py: ``match``, ``has_credentials``, ``look_up``,
-``replay``), and a hit is sent with the status, headers and body the whole stack produced when
-the entry was filled. Everything else is Django's, untouched:
+middleware uses (project/caching/response_cache.py: ``match``, ``has_credentials``, ``keys_for``,
+``fetch``, ``look_up``, ``replay``), and a hit is sent with the status, headers and body the whole
+stack produced when the entry was filled. A request's keys depend only on its scheme, host, path
+and query string, so they are memoized per process: a repeated hit builds no request object.
+Everything else is Django's, untouched:
 
 - a miss runs the whole stack, which fills the entry (the tokens it read before the view are kept
   in the environ, so the middleware does not look up again: the stale-fill guard is the same);
