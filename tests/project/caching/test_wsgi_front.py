@@ -192,6 +192,24 @@ def test_an_unknown_host_is_refused_with_a_400_and_no_entry(front, cached_paths,
     assert response_cache_entries(redis_db) == []
 
 
+def test_an_unknown_host_is_refused_after_a_known_one_got_hits_for_the_same_path(front, cached_paths):
+    get(front, cached_paths["product-list"])
+    assert get(front, cached_paths["product-list"]).header(HIT) == "hit"
+
+    assert get(front, cached_paths["product-list"], HTTP_HOST="evil.example.com").status == 400
+
+
+def test_with_server_timing_a_hit_at_the_wsgi_layer_says_it_was_one(settings, cached_paths):
+    settings.SERVER_TIMING = True
+    front = ResponseCacheFront(get_wsgi_application())
+    get(front, cached_paths["product-detail"])
+
+    hit = get(front, cached_paths["product-detail"])
+
+    assert hit.header(HIT) == "hit"
+    assert 'response-cache;desc="hit"' in hit.header("server-timing")
+
+
 def test_unknown_query_parameters_share_the_entry_at_the_wsgi_layer(front, cached_paths):
     get(front, cached_paths["product-list"], "utm_source=newsletter")
 
