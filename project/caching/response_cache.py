@@ -1,7 +1,12 @@
 """The response cache for hot public reads, and the HTTP caching headers of the API.
 
-A hit is answered near the top of the middleware stack with ONE Redis round trip (MGET of the
-entry and the version tokens it depends on) and no SQL. Only anonymous GETs of the URLs the apps
+A hit is answered with ONE Redis round trip (MGET of the entry and the version tokens it depends on)
+and no SQL: under WSGI before Django runs at all (project/caching/wsgi_front.py: no handler, no
+middleware, no URL resolution), elsewhere (ASGI, the test client) near the top of the middleware stack.
+Both call the same functions here (``match``, ``has_credentials``, ``keys_for``, ``fetch``, ``replay``).
+An entry holds the status, body and the final headers the whole stack sent (security headers, CSP,
+Vary, ETag, Cache-Control...), taken once Django is done with the response, so a hit carries
+exactly what a miss did (per-request headers aside). Only anonymous GETs of the URLs the apps
 name in their caching.py (``RESPONSE_CACHE``, project/caching/declarations.py) are served or
 stored; anything that carries credentials skips it. The query parameters kept are the view's own.
 
@@ -23,6 +28,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import os
 import pickle
 import re
 import uuid
@@ -35,8 +41,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.urls import URLResolver, get_resolver
+from django.utils import cache as django_cache
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import parse_etags
 from django_filters import BooleanFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -49,7 +57,14 @@ from project.routing.routers import use_primary
 logger = logging.getLogger(__name__)
 
 EPOCH_TAG = "epoch"  # in every entry; replaced to drop the whole cache at once
-HEADERS_KEPT = ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options", "Content-Language")
+ENTRY_FORMAT = 2  # entries of another format (an older release's) are misses
+# Headers about one request, never stored: a hit sends its own (Server-Timing in development).
+PER_REQUEST_HEADERS = frozenset({"server-timing", "x-db-reads", "x-response-cache", "date"})
+# What a 304 keeps of its 200's headers (django.utils.cache._not_modified, RFC 9110 15.4.5) besides
+# those added outside the response cache's middleware (security headers, CSP), which every answer gets.
+NOT_MODIFIED_KEPT = frozenset({"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"})
+# Preconditions a hit does not evaluate (it answers If-None-Match only): such a GET runs the view.
+UNHANDLED_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE")
 
 
 @dataclass(frozen=True)
@@ -132,15 +147,28 @@ def _filterset_params(filterset: Any) -> dict[str, Callable[[str], str | None]]:
 
 
 def _redis_client() -> redis.Redis:
+    # One connection per process, shared by its threads under redis-py's lock, where no Sentinel
+    # manages the connections: a pool checks the process id and polls the socket before every
+    # command, system calls that were a sixth of a hit's CPU. A forked process makes its own.
+    single_connection = {} if settings.REDIS_SENTINEL else {"single_connection_client": True}
     return redis_client(
         settings.REDIS_URL,
         redis_class=GuardedRedis,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+        **single_connection,
     )
 
 
 client: redis.Redis = SimpleLazyObject(_redis_client)  # type: ignore[assignment]
+
+
+def _own_client_after_fork() -> None:
+    global client
+    client = SimpleLazyObject(_redis_client)  # type: ignore[assignment]
+
+
+os.register_at_fork(after_in_child=_own_client_after_fork)
 
 
 def _tag_key(tag: str) -> str:
@@ -182,22 +210,22 @@ class PublicResponseCache:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.endpoints = _declared_endpoints()
+        self.endpoints = declared_endpoints()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        match_endpoint = _match(request, self.endpoints)
+        match_endpoint = match(request, self.endpoints)
         if match_endpoint is None:
             return self._with_http_cache_headers(request, self.get_response(request), public=False)
-        endpoint, match = match_endpoint
-        if _has_credentials(request):
+        endpoint, url_match = match_endpoint
+        if has_credentials(request):
             # Someone's own view of the data: never from or into the shared cache.
             request.META[OUTCOME_KEY] = (endpoint.name, "bypass")
             return self._with_http_cache_headers(request, self.get_response(request), public=False)
-        _keep_only_known_params(request, endpoint.params)
-        lookup, cached = _lookup(request, endpoint, match)
+        # Looked up already when the WSGI front (project/caching/wsgi_front.py) missed; else here.
+        lookup, cached = look_up(request, endpoint, url_match)
         if cached is not None:
             request.META[OUTCOME_KEY] = (endpoint.name, "hit")
-            return _replay(request, cached)
+            return _replayed_response(request, cached)
         request.META[OUTCOME_KEY] = (endpoint.name, "bypass" if lookup is None else "miss")
         if lookup is None:
             response = self.get_response(request)
@@ -207,7 +235,7 @@ class PublicResponseCache:
                 response = self.get_response(request)
         response = self._with_http_cache_headers(request, response, public=True)
         if lookup is not None and _storable(request, response, endpoint):
-            _store(lookup, response)
+            _store_when_closed(request, lookup, response)
         elif lookup is not None and lookup.created_tag_keys:
             _forget_tags(lookup.created_tag_keys)  # so that 404s for random ids leave no keys behind
         return response
@@ -217,7 +245,7 @@ class PublicResponseCache:
         if response.has_header("Cache-Control"):
             return response
         if not request.path.startswith("/api/"):
-            if public and response.status_code == 200 and not response.cookies:
+            if public and response.status_code in (200, 304) and not response.cookies:
                 # A cached page: storable here and by a CDN, but checked with the server on every view.
                 response["Cache-Control"] = "public, no-cache"
             return response
@@ -231,22 +259,22 @@ class PublicResponseCache:
 
 
 @functools.cache
-def _declared_endpoints() -> tuple[CachedEndpoint, ...]:
+def declared_endpoints() -> tuple[CachedEndpoint, ...]:
     # Once per process, when the middleware is loaded: a web process with a bad declaration never starts.
     return cached_endpoints(declarations.discovered().response_cache)
 
 
-def _match(request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]) -> tuple[CachedEndpoint, re.Match[str]] | None:
+def match(request: HttpRequest, endpoints: tuple[CachedEndpoint, ...]) -> tuple[CachedEndpoint, re.Match[str]] | None:
     if request.method != "GET" or not settings.RESPONSE_CACHE_ENABLED:
         return None
     for endpoint in endpoints:
-        match = endpoint.path.fullmatch(request.path_info)
-        if match:
-            return endpoint, match
+        url_match = endpoint.path.fullmatch(request.path_info)
+        if url_match:
+            return endpoint, url_match
     return None
 
 
-def _has_credentials(request: HttpRequest) -> bool:
+def has_credentials(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
@@ -292,31 +320,73 @@ def _keep_only_known_params(request: HttpRequest, params: dict[str, Callable[[st
     request.GET = QueryDict(request.META["QUERY_STRING"])
 
 
-def _lookup(
-    request: HttpRequest, endpoint: CachedEndpoint, match: re.Match[str]
+@dataclass(frozen=True)
+class Keys:
+    """Where one anonymous GET's entry and the version tokens it depends on are: a function of the
+    request's endpoint, scheme, host, path and kept query parameters only."""
+
+    endpoint: str  # its URL name
+    query_string: str  # the kept parameters, written the one way the view reads them
+    key: str
+    tag_keys: tuple[str, ...]
+
+
+def keys_for(request: HttpRequest, endpoint: CachedEndpoint, url_match: re.Match[str]) -> Keys:
+    """Also drops the parameters the view does not read from the request. Raises DisallowedHost for
+    a host not in ALLOWED_HOSTS (Django answers 400), so the key space stays bounded."""
+    _keep_only_known_params(request, endpoint.params)
+    host = request.get_host()
+    query_string = request.META["QUERY_STRING"]
+    raw_key = f"{request.scheme}://{host}{request.path_info}?{query_string}"
+    return Keys(
+        endpoint=endpoint.name,
+        query_string=query_string,
+        key=f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode(), usedforsecurity=False).hexdigest()}",
+        tag_keys=tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(url_match.groupdict()))),
+    )
+
+
+def look_up(
+    request: HttpRequest, endpoint: CachedEndpoint, url_match: re.Match[str]
 ) -> tuple[_Lookup | None, dict[str, Any] | None]:
-    host = request.get_host()  # validates ALLOWED_HOSTS, so the key space stays bounded
-    raw_key = f"{request.scheme}://{host}{request.path_info}?{request.META['QUERY_STRING']}"
-    key = f"{settings.CACHE_KEY_PREFIX}:rc:{endpoint.name}:{hashlib.sha1(raw_key.encode(), usedforsecurity=False).hexdigest()}"
-    tag_keys = tuple(_tag_key(tag) for tag in (EPOCH_TAG, *endpoint.tags(match.groupdict())))
+    """The entry for this anonymous GET, if there is a valid one, and what a fill stores it under (None:
+    store nothing). Once per request: the WSGI front's answer, when it missed, is kept in the environ
+    for the middleware. Raises DisallowedHost for a host not in ALLOWED_HOSTS (Django answers 400)."""
+    if LOOKUP_KEY in request.META:
+        return request.META[LOOKUP_KEY], None
+    if any(name in request.META for name in UNHANDLED_PRECONDITIONS):
+        _keep_only_known_params(request, endpoint.params)
+        lookup, cached = None, None  # the view and ConditionalGetMiddleware answer it, uncached
+    else:
+        lookup, cached = fetch(keys_for(request, endpoint, url_match))
+    if cached is None:
+        request.META[LOOKUP_KEY] = lookup
+    return lookup, cached
+
+
+def fetch(keys: Keys) -> tuple[_Lookup | None, dict[str, Any] | None]:
+    """One MGET: the entry, if it is valid, and the tokens a fill stores it under (None: store nothing)."""
     created_tag_keys: tuple[str, ...] = ()
     try:
-        entry, *versions = cast(list[bytes | None], client.mget([key, *tag_keys]))
+        entry, *versions = cast(list[bytes | None], client.mget([keys.key, *keys.tag_keys]))
         if None in versions:
-            created_tag_keys, versions = _create_missing_tags(tag_keys, versions)
+            created_tag_keys, versions = _create_missing_tags(keys.tag_keys, versions)
     except redis.RedisError:
         return None, None  # Redis is down or frozen: serve from the database, store nothing
     if None in versions:
         return None, None  # a token vanished again meanwhile: store nothing under "missing"
     lookup = _Lookup(
-        key=key, tag_keys=tag_keys, versions=tuple(cast(list[bytes], versions)), created_tag_keys=created_tag_keys
+        key=keys.key,
+        tag_keys=keys.tag_keys,
+        versions=tuple(cast(list[bytes], versions)),
+        created_tag_keys=created_tag_keys,
     )
     if entry is None:
         return lookup, None
     cached = pickle.loads(entry)  # noqa: S301 - our own entry from our own Redis, as Django's cache does
-    if cached["versions"] != lookup.versions:
+    if cached.get("format") != ENTRY_FORMAT or cached["versions"] != lookup.versions:
         return lookup, None
-    return lookup, cached
+    return lookup, cast(dict[str, Any], cached)
 
 
 def _create_missing_tags(
@@ -349,12 +419,58 @@ def _storable(request: HttpRequest, response: HttpResponse, endpoint: CachedEndp
     )
 
 
-def _store(lookup: _Lookup, response: HttpResponse) -> None:
+def _store_when_closed(request: HttpRequest, lookup: _Lookup, response: HttpResponse) -> None:
+    """Stores the response once the whole stack is done with it: its final headers are what a hit sends.
+    The headers set outside this middleware are noted now, as a 304 keeps them all (see NOT_MODIFIED_KEPT).
+    Django calls a response's closers when the server (or the test client) closes it, after sending
+    it; the WSGI front stores it before sending (``store_pending``), so the next request finds it."""
+    inner = frozenset(name.lower() for name in response.headers)
+    stored = False
+
+    def store_once() -> None:
+        nonlocal stored
+        if not stored:
+            stored = True
+            _store(lookup, response, inner)
+
+    response._resource_closers.append(store_once)  # type: ignore[attr-defined]
+    request.META[STORE_KEY] = store_once
+
+
+def store_pending(environ: dict[str, Any]) -> None:
+    """Stores now the entry this request's response fills, if any: Django has returned it, final."""
+    store = environ.pop(STORE_KEY, None)
+    if store is not None:
+        store()
+
+
+def _store(lookup: _Lookup, response: HttpResponse, inner: frozenset[str]) -> None:
+    cache_control = response.get("Cache-Control", "")
+    if (
+        response.status_code != 200
+        or response.cookies
+        or "public" not in cache_control
+        or "private" in cache_control
+        or "no-store" in cache_control
+    ):
+        return  # made private or personal on its way out: never shared
+    body = response.content
+    headers = [
+        (name, value)
+        for name, value in response.items()
+        if name.lower() not in PER_REQUEST_HEADERS and name.lower() != "content-length"
+    ]
+    headers.append(("Content-Length", str(len(body))))
     entry = {
+        "format": ENTRY_FORMAT,
         "versions": lookup.versions,
         "status": response.status_code,
-        "headers": [(name, response[name]) for name in HEADERS_KEPT if response.has_header(name)],
-        "body": response.content,
+        "headers": headers,
+        "not_modified_headers": [
+            (name, value) for name, value in headers if name.lower() in NOT_MODIFIED_KEPT or name.lower() not in inner
+        ],
+        "etag": response.get("ETag"),
+        "body": body,
     }
     with contextlib.suppress(redis.RedisError):
         client.set(lookup.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), ex=settings.RESPONSE_CACHE_TTL)
@@ -365,6 +481,11 @@ def _store(lookup: _Lookup, response: HttpResponse) -> None:
 ANSWERED_KEY = "headroom.response_cache_hit"
 # (endpoint name, "hit" | "miss" | "bypass") of a GET to a cached endpoint, for the metrics.
 OUTCOME_KEY = "headroom.response_cache_outcome"
+# What look_up() found when it missed (a _Lookup, or None: store nothing), so that it runs once.
+LOOKUP_KEY = "headroom.response_cache_lookup"
+# The fill of this request's response, for the WSGI front to run before sending it.
+STORE_KEY = "headroom.response_cache_store"
+HIT_HEADER = ("X-Response-Cache", "hit")
 
 
 def answered_from_cache(request: HttpRequest) -> bool:
@@ -375,17 +496,23 @@ def cache_outcome(request: HttpRequest) -> tuple[str, str] | None:
     return request.META.get(OUTCOME_KEY)
 
 
-def _replay(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:
+def replay(cached: dict[str, Any], *, if_none_match: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The status, headers and body of a hit: a 304 when If-None-Match names the entry's ETag, as
+    ConditionalGetMiddleware answers, with the headers a 304 keeps."""
+    etag = cached["etag"]
+    # ConditionalGetMiddleware's own comparison (weak, and "*").
+    passes = django_cache._if_none_match_passes  # type: ignore[attr-defined]
+    if etag and if_none_match and not passes(etag, parse_etags(if_none_match)):
+        return 304, cached["not_modified_headers"], b""
+    return cached["status"], [*cached["headers"], HIT_HEADER], cached["body"]
+
+
+def _replayed_response(request: HttpRequest, cached: dict[str, Any]) -> HttpResponse:
     request.META[ANSWERED_KEY] = True
-    headers = dict(cached["headers"])
-    etag = headers.get("ETag")
-    if etag and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
-        not_modified = HttpResponseNotModified()
-        for name in ("ETag", "Cache-Control", "Vary"):
-            if name in headers:
-                not_modified[name] = headers[name]
-        return not_modified
-    response = HttpResponse(cached["body"], status=cached["status"], headers=headers)
-    response["Content-Length"] = str(len(cached["body"]))
-    response["X-Response-Cache"] = "hit"
+    status, headers, body = replay(cached, if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""))
+    response = HttpResponseNotModified() if status == 304 else HttpResponse(body, status=status)
+    for name in list(response.headers):  # exactly the stored ones, not the defaults
+        del response.headers[name]
+    for name, value in headers:
+        response.headers[name] = value
     return response

@@ -17,6 +17,7 @@ counts are dropped (and the breaker opens), so memory stays bounded and no reque
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import os
 import threading
@@ -66,20 +67,45 @@ def record_request(
     now: float | None = None,
 ) -> None:
     minute = int((time.time() if now is None else now) // 60)
-    bucket = f"le{_latency_bucket(duration_s)}"
+    increments = _increments(route, status >= 500, _latency_bucket(duration_s), response_cache)
+    if query_cache_hits or query_cache_misses or reads_by_alias or writes_by_alias:
+        increments = dict(increments)
+        if query_cache_hits:
+            increments["qc|hit"] = query_cache_hits
+        if query_cache_misses:
+            increments["qc|miss"] = query_cache_misses
+        for kind, counts in (("reads", reads_by_alias), ("writes", writes_by_alias)):
+            for alias, number in (counts or {}).items():
+                increments[f"db|{alias}|{kind}"] = number
+    _pending.add(minute, increments)
+
+
+def record_cache_hit(status: int, duration_s: float) -> None:
+    """A hit the response cache answered before Django (project/caching/wsgi_front.py)."""
+    record_request(route=ROUTE_FROM_RESPONSE_CACHE, status=status, duration_s=duration_s, response_cache="hit")
+
+
+@functools.lru_cache(maxsize=4096)  # routes, latency buckets and outcomes are bounded; built once each
+def _increments(route: str, error: bool, latency_bucket: int, response_cache: str | None) -> dict[str, int]:
+    bucket = f"le{latency_bucket}"
     increments = {"requests": 1, bucket: 1, f"r|{route}|requests": 1, f"r|{route}|{bucket}": 1}
-    if status >= 500:
+    if error:
         increments |= {"5xx": 1, f"r|{route}|5xx": 1}
     if response_cache:
         increments[f"rc|{response_cache}"] = 1
-    if query_cache_hits:
-        increments["qc|hit"] = query_cache_hits
-    if query_cache_misses:
-        increments["qc|miss"] = query_cache_misses
-    for kind, counts in (("reads", reads_by_alias), ("writes", writes_by_alias)):
-        for alias, number in (counts or {}).items():
-            increments[f"db|{alias}|{kind}"] = number
-    _pending.add(minute, increments)
+    return increments  # shared: never changed
+
+
+# The process id, kept current across forks without a system call per request.
+_pid = os.getpid()
+
+
+def _refresh_process_id() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_process_id)
 
 
 class _PendingCounts:
@@ -103,13 +129,13 @@ class _PendingCounts:
         return counts
 
     def _ensure_flusher(self) -> None:
-        if self._pid == os.getpid():
+        if self._pid == _pid:
             return
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == _pid:
                 return
             # A forked process starts with none of its parent's counts, and a thread of its own.
-            self._pid, self._counts = os.getpid(), {}
+            self._pid, self._counts = _pid, {}
             threading.Thread(target=self._run, name="ops-minute-buckets", daemon=True).start()
 
     @staticmethod

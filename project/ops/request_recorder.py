@@ -40,3 +40,25 @@ class RequestRecorderMiddleware:
             except Exception:
                 logger.exception("could not record a request with %s", record.__qualname__)
         return response
+
+
+def hit_recorder() -> Callable[[str, int, float], None] | None:
+    """What counts a response-cache hit answered before Django, and so before this middleware
+    (project/caching/wsgi_front.py): the same series, counted in memory and sent in batches. None
+    when neither recorder is on. Called with the endpoint's URL name, the status and the seconds."""
+    recorders: list[Callable[[str, int, float], None]] = []
+    if settings.METRICS_ENABLED:
+        recorders.append(metrics.record_response_cache_hit)
+    if settings.OPS_MINUTE_BUCKETS:
+        recorders.append(lambda route, status, seconds: minute_buckets.record_cache_hit(status, seconds))
+    if not recorders:
+        return None
+
+    def record(route: str, status: int, seconds: float) -> None:
+        for recorder in recorders:
+            try:
+                recorder(route, status, seconds)
+            except Exception:
+                logger.exception("could not record a response-cache hit")
+
+    return record

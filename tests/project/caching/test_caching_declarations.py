@@ -30,9 +30,9 @@ HIT = "X-Response-Cache"
 @pytest.fixture
 def endpoints_read_again():
     """The response cache's endpoints are built once per process; these tests change what they are built from."""
-    response_cache._declared_endpoints.cache_clear()
+    response_cache.declared_endpoints.cache_clear()
     yield
-    response_cache._declared_endpoints.cache_clear()
+    response_cache.declared_endpoints.cache_clear()
 
 
 def _caching_module(name: str, **tables) -> ModuleType:
@@ -74,7 +74,7 @@ def test_the_query_cache_is_the_models_the_apps_declare_with_the_default_timeout
 
 
 def test_the_response_cache_serves_the_url_names_the_apps_declare():
-    endpoints = {endpoint.name: endpoint for endpoint in response_cache._declared_endpoints()}
+    endpoints = {endpoint.name: endpoint for endpoint in response_cache.declared_endpoints()}
 
     assert set(endpoints) == set(_declared("RESPONSE_CACHE"))
     assert set(products_caching.RESPONSE_CACHE) == {
@@ -103,7 +103,7 @@ def test_writes_replace_the_tags_their_app_declares():
 
 
 def test_the_product_lists_parameters_are_its_filtersets_and_its_paginators():
-    endpoints = {endpoint.name: endpoint for endpoint in response_cache._declared_endpoints()}
+    endpoints = {endpoint.name: endpoint for endpoint in response_cache.declared_endpoints()}
 
     assert set(endpoints["v1:product-list"].params) == {*ProductFilter.base_filters, "cursor", "page_size"}
     assert set(endpoints["v1:category-list"].params) == {"page", "page_size"}
