@@ -123,7 +123,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Content-Security-Policy on every response but static files, cached API answers included.
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once per process (project/security/content_security_policy.py).
+    "project.security.content_security_policy.ContentSecurityPolicyMiddleware",
     # Cache-Control: private, no-store on whatever a signed-in user is sent (project/security/private_responses.py);
     # outside the response cache, so that the API's own caching headers are set first.
     "project.security.private_responses.PrivateWhenSignedIn",
@@ -387,7 +388,12 @@ if REDIS_SENTINEL:
         "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
         "sentinel_kwargs": REDIS_SENTINEL["sentinel_kwargs"],
     }
-CACHEOPS_CLIENT_CLASS = "project.caching.redis_guard.GuardedRedis"
+# One connection per process, no pool checks per command (project/caching/redis_guard.py), but under Sentinel.
+CACHEOPS_CLIENT_CLASS = (
+    "project.caching.redis_guard.GuardedRedis"
+    if REDIS_SENTINEL
+    else "project.caching.redis_guard.OneConnectionGuardedRedis"
+)
 CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_PREFIX = lambda query: f"{CACHE_KEY_PREFIX}:co:"  # noqa: E731
 CACHEOPS_ENABLED = env.bool("CACHEOPS_ENABLED", default=True)

@@ -82,7 +82,13 @@ class OrdersApi(generics.GenericAPIView):
         if not set(params) <= {paginator.cursor_query_param, paginator.page_size_query_param}:
             return False
         page_size = params.get(paginator.page_size_query_param)
-        return page_size is None or (page_size.isdigit() and 0 < int(page_size) <= paginator.max_page_size)
+        # A few ASCII digits only: "²" is a digit to isdigit() and not to int(), and int() refuses 4,300+ digits.
+        return page_size is None or (
+            len(page_size) <= 4
+            and page_size.isascii()
+            and page_size.isdigit()
+            and 0 < int(page_size) <= paginator.max_page_size
+        )
 
     @extend_schema(
         request=OrderCreateInputSerializer,

@@ -45,6 +45,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
+from project import process_id
 from project.caching.response_cache import cache_outcome
 from project.ops.server_timing import RequestCost
 
@@ -54,25 +55,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 UNROUTED = "<unrouted>"  # a 404 no URL pattern matched: one label value, whatever the path
 
-# Each update of a multiprocess value asks for the process id, to notice a fork: a system call,
-# slow in some sandboxes. The id kept here is refreshed after each fork instead.
-_pid = os.getpid()
-
-
-def _process_id() -> int:
-    return _pid
-
-
-def _refresh_process_id() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_refresh_process_id)
-
 
 def _use_multiprocess_values() -> None:
-    values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
+    # Each update of a multiprocess value asks for the process id, to notice a fork: the kept one, not os.getpid().
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_id.current)  # type: ignore[no-untyped-call]
 
 
 if os.environ.get(MULTIPROC_ENV):  # set by config/gunicorn.conf.py before this is imported
@@ -214,7 +200,7 @@ class _PendingHits:
         self._flusher_pid: int | None = None
 
     def add(self, route: str, status: int, seconds: float) -> None:
-        if self._flusher_pid != _pid:
+        if self._flusher_pid != process_id.current():
             self._start_flusher()
         bucket = bisect.bisect_left(self._bounds, seconds) + 1
         with self._lock:
@@ -243,10 +229,10 @@ class _PendingHits:
 
     def _start_flusher(self) -> None:
         with self._lock:
-            if self._flusher_pid == _pid:
+            if self._flusher_pid == process_id.current():
                 return
             # A forked process starts with none of its parent's counts, and a thread of its own.
-            self._flusher_pid, self._counts, self._latencies = _pid, {}, {}
+            self._flusher_pid, self._counts, self._latencies = process_id.current(), {}, {}
             threading.Thread(target=self._run, name="metrics-pending-hits", daemon=True).start()
 
     def _run(self) -> None:

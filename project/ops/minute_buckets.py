@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
+from project import process_id
 from project.caching.redis_guard import breaker
 from project.caching.response_cache import answered_from_cache, cache_outcome
 from project.ops.server_timing import RequestCost
@@ -96,18 +96,6 @@ def _increments(route: str, error: bool, latency_bucket: int, response_cache: st
     return increments  # shared: never changed
 
 
-# The process id, kept current across forks without a system call per request.
-_pid = os.getpid()
-
-
-def _refresh_process_id() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_refresh_process_id)
-
-
 class _PendingCounts:
     """This process's counts not yet in Redis, by minute; and the thread that sends them."""
 
@@ -129,13 +117,13 @@ class _PendingCounts:
         return counts
 
     def _ensure_flusher(self) -> None:
-        if self._pid == _pid:
+        if self._pid == process_id.current():
             return
         with self._lock:
-            if self._pid == _pid:
+            if self._pid == process_id.current():
                 return
             # A forked process starts with none of its parent's counts, and a thread of its own.
-            self._pid, self._counts = _pid, {}
+            self._pid, self._counts = process_id.current(), {}
             threading.Thread(target=self._run, name="ops-minute-buckets", daemon=True).start()
 
     @staticmethod

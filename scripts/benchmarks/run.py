@@ -35,6 +35,8 @@ import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
+# The checkout whose code the servers run: this one, or another commit's (--code, for a before/after).
+CODE = ROOT
 LOG_DIR = ROOT / "var" / "bench"
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 VENV_BIN = Path(sys.executable).parent
@@ -130,8 +132,22 @@ def say(message: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Headroom's cache benchmark (docs/performance.md).")
     parser.add_argument("--smoke", action="store_true", help="about 1 s per target with few connections (CI)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after measuring, sample each target's workers with py-spy: where a request's time goes (benchmarks/profile.py)",
+    )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        help="run the servers from this checkout (e.g. a worktree of an older commit), for a before/after",
+    )
     args = parser.parse_args()
     profile = SMOKE if args.smoke else FULL
+    global CODE
+    if args.code:
+        CODE = args.code.resolve()
+        say(f"the servers run the code in {CODE}")
 
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -140,7 +156,7 @@ def main() -> int:
     token = prepare_database(base_env)
     try:  # the database goes whatever happens, a failure or a SIGTERM included
         flush_redis()
-        targets, sessions_opened, boots = benchmark(base_env, profile, token)
+        targets, sessions_opened, boots = benchmark(base_env, profile, token, profiling=args.profile)
     finally:
         drop_database()
     print_results(targets, profile, sessions_opened=sessions_opened, boots=boots, smoke=args.smoke)
@@ -149,7 +165,9 @@ def main() -> int:
     return 0
 
 
-def benchmark(base_env: dict[str, str], profile: Profile, token: str) -> tuple[list[Target], int, dict[str, int]]:
+def benchmark(
+    base_env: dict[str, str], profile: Profile, token: str, *, profiling: bool = False
+) -> tuple[list[Target], int, dict[str, int]]:
     """The servers up, every target checked and measured; the servers are stopped on the way out."""
     # The reference: the same Django and gunicorn, no app, no middleware, one JsonResponse view.
     reference_env = {**base_env, "DJANGO_SETTINGS_MODULE": "benchmarks.minimal_settings"}
@@ -198,6 +216,8 @@ def benchmark(base_env: dict[str, str], profile: Profile, token: str) -> tuple[l
         measure(servers, targets, profile)
         sessions_opened = pg_sessions_opened() - sessions_before
         boots = {name: worker_boots(server) for name, server in servers.items()}
+        if profiling:
+            profile_targets(servers, targets, seconds=2 if profile is SMOKE else PROFILE_SECONDS)
     return targets, sessions_opened, boots
 
 
@@ -244,7 +264,7 @@ def server_environment() -> dict[str, str]:
     (LOG_DIR / "var" / "staticfiles").mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT)]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(CODE)]),
         "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -263,7 +283,7 @@ def server_environment() -> dict[str, str]:
 
 
 def run_checked(command: list[str], env: dict[str, str], timeout: float) -> None:
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(command, cwd=CODE, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise BenchError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
     if result.stdout.strip():
@@ -351,7 +371,7 @@ def running_server(name: str, env: dict[str, str], app: str = "project.wsgi") ->
         process = subprocess.Popen(
             # No control socket: both servers would share its default path.
             [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--no-control-socket", app],
-            cwd=ROOT,
+            cwd=CODE,
             env={**env, "GUNICORN_BIND": f"{HOST}:{port}"},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -488,7 +508,7 @@ def count_queries(targets: list[Target], environments: dict[str, dict[str, str]]
                 "--requests",
                 str(requests),
             ],
-            cwd=ROOT,
+            cwd=CODE,
             env=env,
             capture_output=True,
             text=True,
@@ -553,6 +573,29 @@ def measure(servers: dict[str, Server], targets: list[Target], profile: Profile)
                 f"    round {round_number}/{profile.rounds} {target.key:<16} {run['rps']:8.0f} rps"
                 f"   p99 {run['p99_us'] / 1000:7.1f} ms   {run['cpu_us']:6.0f} µs CPU/request",
                 flush=True,
+            )
+
+
+# The targets the profile covers: the reference, and each goal's.
+PROFILED = ("reference", "healthz", "detail-cached", "list-cached", "catalog-cached", "users-me", "orders")
+PROFILE_SECONDS = 8
+
+
+def profile_targets(servers: dict[str, Server], targets: list[Target], *, seconds: int) -> None:
+    from benchmarks.profile import print_profile, profile_url
+
+    say(f"profiling: py-spy samples each target's workers for {seconds} s under wrk -c8")
+    for target in targets:
+        if target.key in PROFILED:
+            server = servers[target.server]
+            print_profile(
+                profile_url(
+                    master_pid=server.process.pid,
+                    url=f"http://{HOST}:{server.port}{target.paths[0]}",
+                    headers=target.headers,
+                    seconds=seconds,
+                    name=f"{target.key}{'-' + CODE.name if CODE != ROOT else ''}",
+                )
             )
 
 

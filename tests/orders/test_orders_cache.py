@@ -202,7 +202,7 @@ def test_with_replicas_the_list_after_your_own_order_is_read_from_the_primary(ow
         assert placed.json()["id"] in _listed(owner)
 
 
-@pytest.mark.parametrize("query", [{"junk": "1"}, {"page_size": "abc"}, {"page_size": "1000"}])
+@pytest.mark.parametrize("query", [{"junk": "1"}, {"page_size": "abc"}, {"page_size": "1000"}, {"page_size": "²"}])
 def test_a_list_with_other_query_parameters_is_answered_and_not_cached(owner, token, query):
     _orders_of(token, count=2)
     owner.get("/api/v1/users/me/")  # the token cached
