@@ -37,9 +37,13 @@ class RelayOutboxAtWorkerBoot(Middleware):
 
 
 class JobLog(AdminMiddleware):  # type: ignore[misc]  # django_dramatiq is untyped
-    """django_dramatiq's job log for the admin, without its race: a message is put on the queue
-    before ``after_enqueue`` runs, so a fast worker can record "running" or "done" first. Here
-    an enqueue never overwrites those; a retry's re-enqueue still turns "failed" into "delayed"."""
+    """django_dramatiq's job log for the admin, without its races: a message is put on the queue
+    before ``after_enqueue`` runs, so a fast worker can record "running", "done" or "failed" first.
+    Here an enqueue never overwrites "running" or "done", and only a delayed one (a retry) turns
+    "failed" into "delayed". An enqueue without delay overwrites no "failed": the worker moves a
+    retry whose backoff is over from the delay queue to its queue with one, and the retry can run
+    and fail for good before that enqueue's hook runs (seen in CI on RabbitMQ: the final "failed"
+    became "enqueued")."""
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         from django.utils import timezone
@@ -47,11 +51,12 @@ class JobLog(AdminMiddleware):  # type: ignore[misc]  # django_dramatiq is untyp
 
         status = Task.STATUS_DELAYED if delay else Task.STATUS_ENQUEUED
         fields = {"status": status, "message_data": message.encode(), "updated_at": timezone.now()}
-        if (
-            Task.tasks.filter(id=message.message_id)
-            .exclude(status__in=[Task.STATUS_RUNNING, Task.STATUS_DONE])
-            .update(**fields)
-        ):
+        further_along = (
+            [Task.STATUS_RUNNING, Task.STATUS_DONE]
+            if delay
+            else [Task.STATUS_RUNNING, Task.STATUS_DONE, Task.STATUS_FAILED]
+        )
+        if Task.tasks.filter(id=message.message_id).exclude(status__in=further_along).update(**fields):
             return
         # One INSERT, not get_or_create's SELECT then INSERT: this runs on the request path for every
         # new job. A row a worker wrote meanwhile wins (it is further along than "enqueued").

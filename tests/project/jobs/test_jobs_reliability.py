@@ -161,3 +161,32 @@ def test_the_job_log_in_the_admin_runs_the_same_queries_for_1_and_50_jobs(admin_
     )
 
     assert all(response.status_code == 200 for response in responses.values())
+
+
+@pytest.mark.parametrize("status", [Task.STATUS_RUNNING, Task.STATUS_DONE, Task.STATUS_FAILED])
+def test_a_retry_moved_to_its_queue_after_it_already_ran_leaves_the_job_log_as_the_worker_wrote_it(status):
+    # The worker moves a retry whose backoff is over to its queue (an enqueue without delay); the
+    # retry can run, and fail for good, before that enqueue's hook runs.
+    from project.jobs.broker import JobLog
+
+    message = send_welcome_email.message_with_options(kwargs={"user_id": 1})
+    Task.tasks.create_or_update_from_message(
+        message, status=status, actor_name=message.actor_name, queue_name="default"
+    )
+
+    JobLog().after_enqueue(dramatiq.get_broker(), message, None)
+
+    assert Task.tasks.get(id=message.message_id).status == status
+
+
+def test_a_retry_enqueued_with_its_backoff_turns_failed_into_delayed():
+    from project.jobs.broker import JobLog
+
+    message = send_welcome_email.message_with_options(kwargs={"user_id": 1})
+    Task.tasks.create_or_update_from_message(
+        message, status=Task.STATUS_FAILED, actor_name=message.actor_name, queue_name="default"
+    )
+
+    JobLog().after_enqueue(dramatiq.get_broker(), message, 100)
+
+    assert Task.tasks.get(id=message.message_id).status == Task.STATUS_DELAYED
