@@ -4,11 +4,7 @@ worker processes: tests/orders/test_signed_in_reads_across_workers.py."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from django.db import connections
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from apps.orders import services
@@ -16,9 +12,9 @@ from apps.orders.models import Order
 from apps.orders.services import OrderLine
 from apps.products import services as product_services
 from apps.users.models import User
-from project.routing import routers
 from tests.factories import OrderItemFactory, ProductFactory, TokenFactory
 from tests.queries import assert_queries, assert_query_cache_reads
+from tests.replicas import mirror_replica, routing_to
 
 # Committed data, as in production: inside a test's transaction cacheops neither caches nor invalidates.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -174,18 +170,13 @@ def test_another_users_order_never_shows_through_a_warm_detail(owner, token):
 
 # --- Read-your-writes with replicas ---------------------------------------------------------------
 
-REPLICA = "orders_cache_mirror_replica"  # a mirror of the test database, as tests/project/routing does
-connections.settings[REPLICA] = {**connections.settings["default"], "TEST": {"MIRROR": "default"}}
+REPLICA = mirror_replica("orders_cache_mirror_replica")
 
 
 @pytest.fixture
 def replica_routing():
-    health = routers.pool.health(REPLICA)
-    with override_settings(DATABASE_REPLICAS=[REPLICA]):
-        health.replay_lsn, health.lag_seconds, health.lag_bytes = None, 0.0, 0
-        health.checked_at, health.down_until = time.monotonic() + 3600, float("-inf")
+    with routing_to(REPLICA):
         yield
-    routers.pool._health.pop(REPLICA, None)
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", REPLICA])

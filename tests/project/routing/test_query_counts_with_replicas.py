@@ -4,30 +4,22 @@ The replica here is a mirror of the test database (Django's TEST MIRROR), so the
 same and only routing differs; the health of the replica is set by hand.
 """
 
-import time
-
 import pytest
-from django.db import connections
 from django.test import override_settings
 
-from project.routing import routers
 from tests.factories import OrderItemFactory, ProductFactory, TokenFactory, UserFactory
 from tests.queries import assert_constant_queries, assert_queries
+from tests.replicas import mirror_replica, routing_to
 
-REPLICA = "mirror_replica"  # an alias of this module's own, whatever replicas the settings have
-connections.settings[REPLICA] = {**connections.settings["default"], "TEST": {"MIRROR": "default"}}
+REPLICA = mirror_replica("mirror_replica")  # an alias of this module's own, whatever replicas the settings have
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 
 
 @pytest.fixture
 def replica_routing():
-    health = routers.pool.health(REPLICA)
-    with override_settings(DATABASE_REPLICAS=[REPLICA]):
-        health.replay_lsn, health.lag_seconds, health.lag_bytes = None, 0.0, 0
-        health.checked_at, health.down_until = time.monotonic() + 3600, float("-inf")
+    with routing_to(REPLICA):
         yield
-    routers.pool._health.pop(REPLICA, None)
 
 
 def test_the_order_list_runs_the_same_queries_on_a_replica(api_client, replica_routing):
