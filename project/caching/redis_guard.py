@@ -186,7 +186,8 @@ class GuardedRedis(redis.Redis):
 
 
 class OneConnectionGuardedRedis(GuardedRedis):
-    """GuardedRedis on one connection per process, for cacheops where no Sentinel manages connections.
+    """GuardedRedis on one connection per process, for cacheops and the response cache where no Sentinel
+    manages connections.
 
     A pool checks the process id and polls the socket before every command: system calls, which
     were a sixth of a response-cache hit's CPU, and the token check of every signed-in request
