@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cacheops.conf import settings as cacheops_settings
 from cacheops.getset import cache_thing
@@ -69,11 +69,9 @@ def cached_read(
         return fill(router.db_for_read(model))[0]  # an uncached read, routed as any other
     prefix = get_prefix(dbs=[using])
     cache_key = f"{prefix}{key}"
-    data = _get(cache_key)
-    cache_read.send(sender=model, func=None, hit=data is not None)
-    if data is not None:
-        value: T = cacheops_settings.CACHEOPS_SERIALIZER.loads(data)
-        return value
+    found, value = _read(cache_key, model)
+    if found:
+        return cast(T, value)
     marker_key = f"{prefix}fill:{uuid.uuid4().hex}"
     cache_thing(prefix, marker_key, "FILLING", guard, min(timeout, MARKER_TIMEOUT_SECONDS), dbs=[using])
     try:
@@ -83,6 +81,23 @@ def cached_read(
     finally:
         _forget(marker_key)
     return value
+
+
+def cached_value(*, key: str, model: type[Model]) -> tuple[bool, Any]:
+    """(True, the entry under ``key``) when one is stored, else (False, None): never the database.
+    For an answer that is only worth giving from the cache (project/caching/signed_in_front.py)."""
+    using = router.db_for_write(model)
+    if not cacheops_settings.CACHEOPS_ENABLED or transaction_states[using].is_dirty():
+        return False, None
+    return _read(f"{get_prefix(dbs=[using])}{key}", model)
+
+
+def _read(cache_key: str, model: type[Model]) -> tuple[bool, Any]:
+    data = _get(cache_key)
+    cache_read.send(sender=model, func=None, hit=data is not None)
+    if data is None:
+        return False, None
+    return True, cacheops_settings.CACHEOPS_SERIALIZER.loads(data)
 
 
 @handle_connection_failure  # type: ignore[untyped-decorator]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import copy
 from hmac import compare_digest
 
 from django.utils import timezone
@@ -12,9 +13,14 @@ from knox import auth
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
+from rest_framework.request import Request
 
 from apps.users import selectors
 from apps.users.models import ApiToken, User
+
+INVALID_TOKEN = _("Invalid token.")
+# Where authenticate() leaves the (user, token) it accepted, in the request's WSGI environ.
+CREDENTIALS_KEY = "headroom.token_credentials"
 
 
 class TokenAuthentication(auth.TokenAuthentication):
@@ -36,24 +42,56 @@ class TokenAuthentication(auth.TokenAuthentication):
     MIN_REFRESH_INTERVAL, and that save drops the cached token, so the next request reads the new expiry.
     """
 
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        credentials = super().authenticate(request)
+        if credentials is not None:
+            # What this check read, for the WSGI front to file a response under (signed_in_front.py).
+            request.META[CREDENTIALS_KEY] = credentials
+        return credentials
+
     def authenticate_credentials(self, token: bytes) -> tuple[User, ApiToken]:
-        message = _("Invalid token.")
+        key = _decoded(token)
+        tokens = selectors.api_tokens_with_key(token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH])
+        return self._check(key, tokens, renew=True)
+
+    def cached_credentials(self, token: bytes) -> tuple[User, ApiToken] | None:
+        """What authenticate_credentials() answers, when the query cache alone answers it: None when
+        the answer needs the database (the lookup not cached, an expiry renewal due) or is a refusal,
+        which Django then gives. For the WSGI front (project/caching/signed_in_front.py)."""
         try:
-            key = token.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise exceptions.AuthenticationFailed(message) from error
-        for auth_token in selectors.api_tokens_with_key(token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH]):
+            key = _decoded(token)
+            tokens = selectors.api_tokens_with_key_if_cached(token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH])
+            return None if tokens is None else self._check(key, tokens, renew=False)
+        except (exceptions.AuthenticationFailed, _RenewalDue):
+            return None
+
+    def _check(self, key: str, tokens: list[ApiToken], *, renew: bool) -> tuple[User, ApiToken]:
+        """Knox's check of ``key`` against ``tokens``. An expiry renewal that would write is made
+        (``renew``), or else raises _RenewalDue."""
+        for auth_token in tokens:
             if self._cleanup_token(auth_token):
                 continue
             try:
                 digest = hash_token(key)
             except (TypeError, binascii.Error) as error:
-                raise exceptions.AuthenticationFailed(message) from error
+                raise exceptions.AuthenticationFailed(INVALID_TOKEN) from error
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
-                    self.renew_token(auth_token)
+                    if renew:
+                        self.renew_token(auth_token)
+                    elif self._renewal_writes(auth_token):
+                        raise _RenewalDue
                 return self.validate_user(auth_token)
-        raise exceptions.AuthenticationFailed(message)
+        raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+
+    def _renewal_writes(self, auth_token: ApiToken) -> bool:
+        """Whether knox's renew_token() would save this token now: asked of knox itself, on a copy
+        whose save() only notes that it was called."""
+        probe = copy.copy(auth_token)
+        saves: list[object] = []
+        probe.save = lambda *args, **kwargs: saves.append(kwargs)
+        self.renew_token(probe)
+        return bool(saves)
 
     def validate_user(self, auth_token: ApiToken) -> tuple[User, ApiToken]:
         user = auth_token.user  # read with the token (selectors.api_tokens_with_key)
@@ -64,6 +102,17 @@ class TokenAuthentication(auth.TokenAuthentication):
     def _cleanup_token(self, auth_token: ApiToken) -> bool:
         """True when the token has expired: it is skipped, so the request is refused."""
         return auth_token.expiry is not None and auth_token.expiry <= timezone.now()
+
+
+class _RenewalDue(Exception):
+    pass
+
+
+def _decoded(token: bytes) -> str:
+    try:
+        return token.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise exceptions.AuthenticationFailed(INVALID_TOKEN) from error
 
 
 class TokenScheme(KnoxTokenScheme):

@@ -8,3 +8,8 @@ QUERY_CACHE = {
     "users.user": {"ops": (), "timeout": 5 * 60},
     "users.apitoken": {"ops": (), "timeout": 5 * 60},
 }
+
+# GET /users/me/ is the profile of the token's user, read with the token (AUTH_USER_COLUMNS): each
+# web process answers a repeat with a token from its copy, before Django runs, once the token check
+# passed from the query cache (project/caching/signed_in_front.py).
+SIGNED_IN_RESPONSE_CACHE = ("v1:me",)

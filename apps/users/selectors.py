@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import check_password
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.core.query_cache import Conditions, cached_read, rows
+from apps.core.query_cache import Conditions, cached_read, cached_value, rows
 from apps.users.demo import DEMO_ACCOUNTS
 from apps.users.models import ApiToken, User
 
@@ -47,12 +47,23 @@ def api_tokens_with_key(*, token_key: str) -> list[ApiToken]:
         return tokens, rows(ApiToken, {"token_key": token_key}) | rows(User, *({"id": t.user_id} for t in tokens))
 
     return cached_read(
-        key=f"auth:token:{token_key}",
+        key=_token_cache_key(token_key),
         model=ApiToken,
         guard=rows(ApiToken, {"token_key": token_key}) | rows(User),
         fill=fill,
         timeout=settings.SIGNED_IN_CACHE_TTL,
     )
+
+
+def api_tokens_with_key_if_cached(*, token_key: str) -> list[ApiToken] | None:
+    """What api_tokens_with_key() answers when its entry is in the query cache, else None: never
+    the database (the WSGI front's check, project/caching/signed_in_front.py)."""
+    found, tokens = cached_value(key=_token_cache_key(token_key), model=ApiToken)
+    return tokens if found else None
+
+
+def _token_cache_key(token_key: str) -> str:
+    return f"auth:token:{token_key}"
 
 
 def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:

@@ -1,7 +1,7 @@
 """What is cached is declared by each app, in its own ``caching.py``; this module finds and reads them.
 
 Found as django_dramatiq finds ``actors.py``: every installed app's ``caching`` module. It holds plain
-data, no import of project/. Four names, each optional (apps/products/caching.py uses them all):
+data, no import of project/. Five names, each optional (apps/products/caching.py uses the first four):
 
     QUERY_CACHE = {"products.product": {"ops": "all"}}
         cacheops profiles by model (its settings.CACHEOPS format); the timeout defaults to QUERY_CACHE_TTL.
@@ -13,6 +13,11 @@ data, no import of project/. Four names, each optional (apps/products/caching.py
         the tags a committed write to a model replaces; ``row`` is None when the whole model was invalidated.
     EMBEDDED_IN = {"products.category": ("products.product",)}
         a write to the first model also drops the query cache of the others, which select_related() it.
+    SIGNED_IN_RESPONSE_CACHE = ("v1:me",)
+        API token GETs whose response is a function of the token and its user, as the token check
+        reads them (the rows apps.users.selectors.api_tokens_with_key loads), and of nothing else:
+        each process keeps the responses it sent, filed under those rows' values, and answers a
+        repeat before Django runs (project/caching/signed_in_front.py).
 
 The tables are read once per process, when cacheops starts (project/caching/apps.py); a model or
 URL name that does not exist, or one declared by two apps, stops the process with the reason.
@@ -42,6 +47,7 @@ class Declarations:
     response_cache: dict[str, Callable[[dict[str, str]], Tags]]
     invalidates: dict[str, Callable[[dict[str, Any] | None], Tags]]
     embedded_in: dict[str, tuple[str, ...]]
+    signed_in_response_cache: tuple[str, ...] = ()
 
 
 # The name in an app's caching.py -> the table it adds to; the tables keyed by model are keyed in lower case.
@@ -51,6 +57,7 @@ TABLES = {
     "INVALIDATES": "invalidates",
     "EMBEDDED_IN": "embedded_in",
 }
+SIGNED_IN_RESPONSE_CACHE = "SIGNED_IN_RESPONSE_CACHE"  # URL names only, not a table
 KEYED_BY_MODEL = {"query_cache", "invalidates", "embedded_in"}
 
 
@@ -64,6 +71,7 @@ def app_modules() -> list[ModuleType]:
 
 
 def read(modules: Iterable[ModuleType]) -> Declarations:
+    modules = list(modules)
     tables: dict[str, dict[str, Any]] = {table: {} for table in TABLES.values()}
     for module in modules:
         for name, table in TABLES.items():
@@ -72,11 +80,19 @@ def read(modules: Iterable[ModuleType]) -> Declarations:
                 if key in tables[table]:
                     raise ImproperlyConfigured(f"{module.__name__}.{name}: {key} is declared by another app too")
                 tables[table][key] = value
+    signed_in: list[str] = []
+    for module in modules:
+        for url_name in getattr(module, SIGNED_IN_RESPONSE_CACHE, ()):
+            if url_name in signed_in:
+                raise ImproperlyConfigured(
+                    f"{module.__name__}.{SIGNED_IN_RESPONSE_CACHE}: {url_name} is declared by another app too"
+                )
+            signed_in.append(url_name)
     for embedded, embedding in tables["embedded_in"].items():
         _check_models([embedded, *embedding], where="EMBEDDED_IN")
     _check_models(tables["query_cache"], where="QUERY_CACHE")
     _check_models(tables["invalidates"], where="INVALIDATES")
-    return Declarations(**tables)
+    return Declarations(**tables, signed_in_response_cache=tuple(signed_in))
 
 
 def _check_models(labels: Iterable[str], *, where: str) -> None:

@@ -31,7 +31,7 @@ import logging
 import pickle
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -78,22 +78,28 @@ class CachedEndpoint:
 
 def cached_endpoints(declared: dict[str, Callable[[dict[str, str]], Tags]]) -> tuple[CachedEndpoint, ...]:
     """The URL names the apps declare, resolved once to their paths and views; an unknown name stops here."""
-    routes: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
-    for name, regex, view in _named_routes(get_resolver(), regex="^/", namespace=""):
-        routes.setdefault(name, []).append((regex, view))
+    routes = routes_named(declared, where="RESPONSE_CACHE")
     endpoints = []
     for name, tags in declared.items():
-        if len(routes.get(name, ())) != 1:
-            raise ImproperlyConfigured(
-                f"RESPONSE_CACHE in an app's caching.py: {name!r} must name exactly one URL, "
-                f"not {len(routes.get(name, ()))}"
-            )
-        [(regex, view)] = routes[name]
+        regex, view = routes[name]
         path = re.compile(regex)
         # A route that captures an id is one object's: it reads no query parameter.
         params = _query_params(view) if path.groups == 0 else {}
         endpoints.append(CachedEndpoint(name=name, path=path, params=params, tags=tags))
     return tuple(endpoints)
+
+
+def routes_named(names: Iterable[str], *, where: str) -> dict[str, tuple[str, Callable[..., Any]]]:
+    """Each URL name -> its full-path regex and view; a name that is not exactly one URL stops here."""
+    routes: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+    for name, regex, view in _named_routes(get_resolver(), regex="^/", namespace=""):
+        routes.setdefault(name, []).append((regex, view))
+    for name in names:
+        if len(routes.get(name, ())) != 1:
+            raise ImproperlyConfigured(
+                f"{where} in an app's caching.py: {name!r} must name exactly one URL, not {len(routes.get(name, ()))}"
+            )
+    return {name: routes[name][0] for name in names}
 
 
 def _named_routes(

@@ -60,17 +60,43 @@ _KEYED_BY = (
 MEMOIZED_KEYS = 1024  # distinct requests whose keys this process remembers; forgotten all at once beyond
 
 
-class ResponseCacheFront:
-    """A WSGI application: response-cache hits here, everything else to ``application`` (Django's)."""
+class Front:
+    """A WSGI application in front of ``application`` (Django's), which answers some requests itself."""
 
     def __init__(self, application: WSGIApplication) -> None:
         self.application = application
-        self.enabled = settings.RESPONSE_CACHE_ENABLED
-        self.endpoints = response_cache.declared_endpoints() if self.enabled else ()
         self.record_hit = hit_recorder()
         self.server_timing = settings.SERVER_TIMING
         proxy_ssl_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
         self.keyed_by = (*_KEYED_BY, proxy_ssl_header[0]) if proxy_ssl_header else _KEYED_BY
+
+    def answer(
+        self,
+        start_response: Callable[..., Any],
+        *,
+        route: str,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        started: float,
+    ) -> list[bytes]:
+        """Sends a response answered here, before Django, and counts it as Django's middleware would."""
+        if self.server_timing:
+            timing = header_value(RequestCost(), app_seconds=time.perf_counter() - started, response_cache_hit=True)
+            headers = [*headers, (SERVER_TIMING_HEADER, timing)]
+        start_response(_STATUS_LINES[status], headers)
+        if self.record_hit is not None:
+            self.record_hit(route, status, time.perf_counter() - started)
+        return [body]
+
+
+class ResponseCacheFront(Front):
+    """A WSGI application: response-cache hits here, everything else to ``application`` (Django's)."""
+
+    def __init__(self, application: WSGIApplication) -> None:
+        super().__init__(application)
+        self.enabled = settings.RESPONSE_CACHE_ENABLED
+        self.endpoints = response_cache.declared_endpoints() if self.enabled else ()
         # The request -> its keys: building them (a request object, the query canonicalised, the host
         # validated, a hash) is most of a hit's own work, the same every time for the same request.
         self.memoized: dict[tuple[Any, ...], response_cache.Keys] = {}
@@ -99,13 +125,7 @@ class ResponseCacheFront:
             response_cache.store_pending(environ)
             return response
         route, (status, headers, body) = hit
-        if self.server_timing:
-            timing = header_value(RequestCost(), app_seconds=time.perf_counter() - started, response_cache_hit=True)
-            headers = [*headers, (SERVER_TIMING_HEADER, timing)]
-        start_response(_STATUS_LINES[status], headers)
-        if self.record_hit is not None:
-            self.record_hit(route, status, time.perf_counter() - started)
-        return [body]
+        return self.answer(start_response, route=route, status=status, headers=headers, body=body, started=started)
 
     def _hit(self, environ: dict[str, Any]) -> tuple[str, tuple[int, list[tuple[str, str]], bytes]] | None:
         if "HTTP_COOKIE" in environ or any(name in environ for name in response_cache.UNHANDLED_PRECONDITIONS):
@@ -146,5 +166,10 @@ class ResponseCacheFront:
 
 
 def wrap(application: WSGIApplication) -> WSGIApplication:
-    """Django's WSGI application with the response cache's hits answered in front of it."""
+    """Django's WSGI application with the response cache's hits answered in front of it, and the
+    signed-in reads of project/caching/signed_in_front.py."""
+    from project.caching.signed_in_front import SignedInResponseFront, enabled
+
+    if enabled():
+        application = SignedInResponseFront(application)
     return ResponseCacheFront(application) if settings.RESPONSE_CACHE_ENABLED else application
