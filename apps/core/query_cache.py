@@ -89,12 +89,14 @@ def cached_value(*, key: str, model: type[Model]) -> tuple[bool, Any]:
     using = router.db_for_write(model)
     if not cacheops_settings.CACHEOPS_ENABLED or transaction_states[using].is_dirty():
         return False, None
-    return _read(f"{get_prefix(dbs=[using])}{key}", model)
+    # A miss is not counted: the caller reads again, with cached_read(), which counts it.
+    return _read(f"{get_prefix(dbs=[using])}{key}", model, count_miss=False)
 
 
-def _read(cache_key: str, model: type[Model]) -> tuple[bool, Any]:
+def _read(cache_key: str, model: type[Model], *, count_miss: bool = True) -> tuple[bool, Any]:
     data = _get(cache_key)
-    cache_read.send(sender=model, func=None, hit=data is not None)
+    if data is not None or count_miss:
+        cache_read.send(sender=model, func=None, hit=data is not None)
     if data is None:
         return False, None
     return True, cacheops_settings.CACHEOPS_SERIALIZER.loads(data)
