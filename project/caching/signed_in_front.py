@@ -142,7 +142,7 @@ class SignedInResponseFront(Front):
 
         def noting_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             sent.update(status=status, headers=headers)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            return start_response(status, headers, exc_info)
 
         response = self.application(environ, noting_start_response)
         credentials = environ.get(CREDENTIALS_KEY)  # what Django's own check accepted for this response

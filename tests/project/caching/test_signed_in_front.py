@@ -6,7 +6,6 @@ changes and deactivations read back through the front: tests/users/test_token_ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from project.caching.signed_in_front import SignedInResponseFront
 from project.ops import metrics
 from tests.factories import TokenFactory
 from tests.queries import assert_queries, assert_query_cache_reads
-from tests.wsgi_calls import Answer, counting_django_runs, get
+from tests.wsgi_calls import Answer, get
 
 # Committed data, as in production: inside a test's transaction cacheops neither caches nor invalidates.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,12 +34,6 @@ ME_URL = "/api/v1/users/me/"
 @pytest.fixture
 def front() -> SignedInResponseFront:
     return SignedInResponseFront(get_wsgi_application())
-
-
-@pytest.fixture
-def django_runs() -> Iterator[list[Any]]:
-    with counting_django_runs() as started:
-        yield started
 
 
 @pytest.fixture

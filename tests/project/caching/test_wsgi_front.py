@@ -4,9 +4,7 @@ answer reaches Django; and hits are still counted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.core.wsgi import get_wsgi_application
@@ -19,7 +17,7 @@ from project.ops import metrics, minute_buckets
 from tests.factories import ProductFactory, TokenFactory
 from tests.queries import assert_queries
 from tests.redis_keys import response_cache_entries
-from tests.wsgi_calls import HIT, counting_django_runs, get
+from tests.wsgi_calls import HIT, get
 
 pytestmark = pytest.mark.django_db
 committed = pytest.mark.django_db(transaction=True)
@@ -28,12 +26,6 @@ committed = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def front() -> ResponseCacheFront:
     return ResponseCacheFront(get_wsgi_application())
-
-
-@pytest.fixture
-def django_runs() -> Iterator[list[Any]]:
-    with counting_django_runs() as started:
-        yield started
 
 
 @pytest.fixture
