@@ -121,9 +121,7 @@ def stub_worker(stub_broker):
 
 
 @pytest.fixture(scope="module")
-def job_worker(django_db_setup, django_db_blocker):
-    """One real worker process (`manage.py rundramatiq`) shared by a module's tests: it starts
-    in about 2 s. Queues are emptied first, so it runs only what the module's tests send."""
+def _module_job_worker(django_db_setup, django_db_blocker):
     import dramatiq
 
     from tests.workers import running_worker
@@ -131,6 +129,24 @@ def job_worker(django_db_setup, django_db_blocker):
     dramatiq.get_broker().flush_all()
     with running_worker() as worker:
         yield worker
+
+
+@pytest.fixture
+def job_worker(transactional_db, _module_job_worker):
+    """One real worker process (`manage.py rundramatiq`) shared by a module's tests: it starts
+    in about 2 s. Queues are emptied first, so it runs only what the module's tests send.
+
+    Each test ends only once the worker has finished every job the test sent, before the
+    database is emptied: a job still running would write its rows (an IdempotencyKey, a Task)
+    into the next test's database (seen in CI: an order confirmation the test never waited for).
+    """
+    from django_dramatiq.models import Task
+
+    from tests.workers import wait_until
+
+    yield _module_job_worker
+    in_flight = (Task.STATUS_ENQUEUED, Task.STATUS_RUNNING)
+    wait_until(lambda: not Task.tasks.filter(status__in=in_flight).exists(), timeout=60)
 
 
 @pytest.fixture(autouse=True, scope="session")
