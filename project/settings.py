@@ -408,6 +408,12 @@ SIGNED_IN_CACHE_TTL = env.int("SIGNED_IN_CACHE_TTL", default=5 * 60)
 # HTTP caching headers of the API.
 RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 RESPONSE_CACHE_TTL = env.int("RESPONSE_CACHE_TTL", default=5 * 60)
+# Each process keeps current entries in memory, dropped as Redis reports changes (CLIENT TRACKING,
+# Redis 6+; project/caching/local_copies.py): a hit then makes no Redis round trip. Not with
+# Sentinel: after a failover, the new master would report nothing to this process.
+RESPONSE_CACHE_LOCAL_COPIES = env.bool("RESPONSE_CACHE_LOCAL_COPIES", default=not REDIS_SENTINEL)
+if RESPONSE_CACHE_LOCAL_COPIES and REDIS_SENTINEL:
+    raise ImproperlyConfigured("RESPONSE_CACHE_LOCAL_COPIES=true cannot be used with REDIS_SENTINELS.")
 # Short on purpose: browsers and CDNs keep a response this long whatever the server invalidates.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=30)
 if RESPONSE_CACHE_ENABLED and not CACHEOPS_ENABLED:
