@@ -1,6 +1,7 @@
 """A write in one process is seen by the very next read in another (a real gunicorn with 2 workers),
-for every write path: the invalidation receivers are connected in every process (ready()), and
-the caches they invalidate live in the shared Redis, not in a process."""
+for every write path: the invalidation receivers are connected in every process (ready()), the
+caches they invalidate live in the shared Redis, and the copies a worker keeps of response-cache
+entries (project/caching/local_copies.py) are dropped by what Redis reports before the next read."""
 
 from __future__ import annotations
 
