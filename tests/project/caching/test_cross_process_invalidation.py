@@ -15,6 +15,7 @@ import pytest
 import redis
 from django.conf import settings
 from rest_framework.test import APIClient
+from zeal import zeal_ignore
 
 from apps.orders import services as order_services
 from apps.orders.services import OrderLine
@@ -114,6 +115,24 @@ def test_a_service_update_is_seen_by_the_next_read_in_another_process(web_server
     services.product_update(product=product, price=Decimal("12.50"), name="Renamed")
 
     _assert_all_show(_seen(web_server, product, reader_token), price="12.50", name="Renamed")
+
+
+def test_each_of_a_hundred_writes_in_a_row_is_seen_by_the_next_reads_of_every_worker(web_server, product):
+    """The workers answer repeated hits from memory (project/caching/local_copies.py): each write
+    must reach them before the reads that follow it, however warm their copies are."""
+    detail = f"{PRODUCTS_URL}{product.pk}/"
+    for _ in range(4):  # a copy in each worker
+        web_server.get(detail)
+    stale = []
+
+    for cents in range(1001, 1101):
+        price = f"{cents / 100:.2f}"
+        with zeal_ignore([{"model": "products.Product", "field": "get()"}]):  # a write per turn, on purpose
+            services.product_update(product=product, price=Decimal(price))
+        shown = [web_server.get(detail).json()["price"] for _ in range(4)]
+        stale += [(price, seen) for seen in shown if seen != price]
+
+    assert stale == []
 
 
 def test_a_write_by_a_management_command_is_seen_by_the_next_read_in_the_web_server(web_server, product, reader_token):
