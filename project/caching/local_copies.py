@@ -113,10 +113,6 @@ class LocalCopies:
                     self._keep(keys, cached, ticket)
         return lookup, cached
 
-    def forget_all(self) -> None:
-        with self._lock:
-            self._forget_all()
-
     # --- the tracking connection --------------------------------------------------------------
 
     def _ready(self) -> bool:
@@ -210,7 +206,10 @@ class LocalCopies:
                 self._drop(entry_key)
 
     def _disconnect(self, error: BaseException) -> None:
+        from project.ops.metrics import count_response_cache_memory_off  # it imports the response cache
+
         logger.warning("response cache: local copies off for %.0f s: %r", RECONNECT_SECONDS, error)
+        count_response_cache_memory_off()
         if self._connection is not None:
             self._connection.disconnect()
         self._sock, self._connection = None, None

@@ -93,6 +93,11 @@ redis_breaker_open = Gauge(
     multiprocess_mode="livemax",
 )
 redis_breaker_trips = Counter("headroom_redis_breaker_trips", "Redis outages this server's breaker opened on.")
+response_cache_memory_off = Counter(
+    "headroom_response_cache_memory_off",
+    "Times a process stopped answering response-cache hits from memory (its tracking connection "
+    "failed, closed or fell behind) and asked Redis again until it reconnected.",
+)
 read_your_writes_pins = Counter(
     "headroom_read_your_writes_pins",
     "Requests whose reads were held on the primary or up-to-date replicas: write (an unsafe method), "
@@ -145,6 +150,11 @@ def _breaker_changed(*, is_open: bool) -> None:
     if is_open:
         _safely(redis_breaker_trips.inc)
     _safely(lambda: redis_breaker_open.set(1 if is_open else 0))
+
+
+def count_response_cache_memory_off() -> None:
+    if settings.METRICS_ENABLED:
+        _safely(response_cache_memory_off.inc)
 
 
 def count_read_your_writes_pin(reason: str) -> None:

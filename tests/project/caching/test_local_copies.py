@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import redis
 from django.core.wsgi import get_wsgi_application
+from prometheus_client import REGISTRY
 
 from apps.products import services
 from apps.products.models import Product
@@ -141,6 +142,16 @@ def test_when_the_tracking_connection_is_closed_every_copy_is_dropped_and_redis_
     get(front, path)
 
     assert len(redis_asked) == asked_before + 3
+
+
+def test_a_closed_tracking_connection_is_counted_in_the_metrics(front, path, redis_db):
+    _copied(front, path)
+    before = REGISTRY.get_sample_value("headroom_response_cache_memory_off_total") or 0
+
+    redis_db.client_kill_filter(_id=front.local_copies.client_id)
+    get(front, path)
+
+    assert REGISTRY.get_sample_value("headroom_response_cache_memory_off_total") == before + 1
 
 
 def test_no_copy_is_answered_without_a_recent_answer_to_the_connections_ping(front, path, redis_asked, clock):
