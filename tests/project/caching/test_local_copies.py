@@ -194,6 +194,32 @@ def test_more_changes_at_once_than_the_backlog_limit_drop_every_copy(front, path
     assert len(redis_asked) == asked_before + 1
 
 
+def test_a_lookup_that_overlapped_a_change_keeps_no_copy(front, product, redis_db, monkeypatch):
+    """Another thread (here: a nested request) may read the change's invalidation while this
+    lookup's MGET, which saw the old tokens, is on its way back: that entry must not be kept."""
+    path = f"/api/v1/products/{product.pk}/"
+    other = ProductFactory()
+    get(front, path)  # filled
+    get(front, f"/api/v1/products/{other.pk}/")
+    fetch = response_cache.fetch
+    overlapped = []
+
+    def fetch_then_overlap(keys: response_cache.Keys) -> Any:
+        found = fetch(keys)
+        if not overlapped:
+            overlapped.append(keys.key)
+            services.product_update(product=product, name="Renamed meanwhile")
+            get(front, f"/api/v1/products/{other.pk}/")  # another request reads the invalidation
+        return found
+
+    monkeypatch.setattr(response_cache, "fetch", fetch_then_overlap)
+    during = get(front, path)  # a hit from Redis with the old name, answered as it was read
+    after = get(front, path)
+
+    assert overlapped and b"Renamed meanwhile" not in during.body
+    assert b"Renamed meanwhile" in after.body
+
+
 def test_a_change_to_an_unrelated_key_keeps_the_copy(front, path, redis_asked, redis_db):
     _copied(front, path)
     asked_before = len(redis_asked)
