@@ -420,6 +420,7 @@ def redis_findings(readings: Readings) -> list[Finding]:
         )
     else:
         findings.append(Finding("redis.memory", GREEN, f"Redis memory {size(r.used_memory)}, no maxmemory set"))
+    findings.append(_memory_hits(r))
     findings.append(
         Finding(
             "redis.evictions",
@@ -431,6 +432,29 @@ def redis_findings(readings: Readings) -> list[Finding]:
         )
     )
     return findings
+
+
+def _memory_hits(r: RedisReading) -> Finding:
+    doc = "docs/caching.md#hits-from-the-workers-memory"
+    if not settings.RESPONSE_CACHE_ENABLED:
+        return Finding("redis.memory_hits", GREEN, "response cache off: no hits to answer from memory")
+    if not settings.RESPONSE_CACHE_LOCAL_COPIES:
+        why = "with Redis Sentinel" if settings.REDIS_SENTINEL else "RESPONSE_CACHE_LOCAL_COPIES=false"
+        return Finding("redis.memory_hits", GREEN, f"response-cache hits ask Redis each time ({why})", doc=doc)
+    if not r.tracks_clients:
+        return Finding(
+            "redis.memory_hits",
+            AMBER,
+            f"response-cache hits ask Redis each time: Redis {r.version} has no CLIENT TRACKING",
+            "upgrade Redis to 6 or newer: each worker then answers repeated hits from its memory",
+            doc,
+        )
+    return Finding(
+        "redis.memory_hits",
+        GREEN,
+        f"response-cache hits from each worker's memory (Redis {r.version} reports every change)",
+        doc=doc,
+    )
 
 
 def queue_findings(readings: Readings) -> list[Finding]:

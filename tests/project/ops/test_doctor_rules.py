@@ -99,3 +99,42 @@ def test_figures_read_the_way_people_read_them():
     assert rules.count(4000) == "4,000"
     assert rules.size(3 * 1024**3) == "3 GB"
     assert rules.duration(14 * 60) == "14 min"
+
+
+def _redis(version: str) -> rules.Readings:
+    from project.ops.doctor.sources.redis_server import RedisReading
+
+    reading = RedisReading(
+        hits=0, misses=0, used_memory=1, maxmemory=0, evicted_keys=0, uptime_seconds=60, version=version
+    )
+    return rules.Readings(variables=NOTHING_SET, redis=reading)
+
+
+def _memory_hits(readings: rules.Readings):
+    return {finding.id: finding for finding in rules.redis_findings(readings)}["redis.memory_hits"]
+
+
+def test_a_redis_without_client_tracking_is_told_to_upgrade_for_hits_from_memory():
+    finding = _memory_hits(_redis("5.0.14"))
+
+    assert finding.severity is Severity.AMBER
+    assert finding.message == "response-cache hits ask Redis each time: Redis 5.0.14 has no CLIENT TRACKING"
+    assert finding.next_step.startswith("upgrade Redis to 6 or newer")
+
+
+def test_with_redis_6_or_newer_hits_come_from_each_workers_memory():
+    finding = _memory_hits(_redis("7.0.15"))
+
+    assert finding.severity is Severity.GREEN
+    assert finding.message == "response-cache hits from each worker's memory (Redis 7.0.15 reports every change)"
+
+
+def test_with_memory_hits_turned_off_it_says_hits_ask_redis(settings):
+    settings.RESPONSE_CACHE_LOCAL_COPIES = False
+
+    finding = _memory_hits(_redis("7.0.15"))
+
+    assert (finding.severity, finding.message) == (
+        Severity.GREEN,
+        "response-cache hits ask Redis each time (RESPONSE_CACHE_LOCAL_COPIES=false)",
+    )

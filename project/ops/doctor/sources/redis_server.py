@@ -1,4 +1,4 @@
-"""Redis's INFO: hit ratio, memory against maxmemory, evictions (counters since Redis started)."""
+"""Redis's INFO: hit ratio, memory against maxmemory, evictions (counters since Redis started), version."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ class RedisReading:
     maxmemory: int  # 0: no limit
     evicted_keys: int
     uptime_seconds: int
+    version: str = ""
+
+    @property
+    def tracks_clients(self) -> bool:
+        """Whether it has CLIENT TRACKING (Redis 6+), which hits from memory need."""
+        major = self.version.split(".", 1)[0]
+        return major.isdigit() and int(major) >= 6
 
     @property
     def hit_ratio(self) -> float | None:
@@ -36,4 +43,5 @@ def read_redis() -> RedisReading:
         maxmemory=int(info.get("maxmemory", 0)),
         evicted_keys=int(info["evicted_keys"]),
         uptime_seconds=int(info["uptime_in_seconds"]),
+        version=str(info.get("redis_version", "")),
     )
