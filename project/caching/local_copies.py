@@ -124,7 +124,8 @@ class LocalCopies:
         try:
             sock = self._sock
             if sock is None:
-                if now < self._reconnect_at or not redis_guard.breaker.allows_a_call():
+                # Not while the breaker knows Redis down: the probe, not a request, finds it back.
+                if now < self._reconnect_at or redis_guard.breaker.ticket() is None:
                     return False
                 sock = self._connect()
             self._drain(sock)
@@ -132,8 +133,9 @@ class LocalCopies:
                 sock.send(_PING)
                 self._ping_sent_at = now
         except (OSError, redis.RedisError, hiredis.ProtocolError) as error:
-            self._disconnect(error)
+            self._disconnect(error, was_answering=self._sock is not None)
             if isinstance(error, redis.ResponseError):  # no CLIENT TRACKING (Redis before 6): never again
+                logger.warning("response cache: no hits from memory, Redis refused CLIENT TRACKING: %s", error)
                 self._reconnect_at = float("inf")
             return False
         return now - self._answered_ping_sent_at < LIVENESS_SECONDS
@@ -205,11 +207,12 @@ class LocalCopies:
             for entry_key in self._dependents.pop(key.decode(), ()):
                 self._drop(entry_key)
 
-    def _disconnect(self, error: BaseException) -> None:
+    def _disconnect(self, error: BaseException, *, was_answering: bool) -> None:
         from project.ops.metrics import count_response_cache_memory_off  # it imports the response cache
 
-        logger.warning("response cache: local copies off for %.0f s: %r", RECONNECT_SECONDS, error)
-        count_response_cache_memory_off()
+        if was_answering:  # a failed reconnection is not news: one line per outage, not per second
+            logger.warning("response cache: hits from memory off, Redis asked instead: %r", error)
+            count_response_cache_memory_off()
         if self._connection is not None:
             self._connection.disconnect()
         self._sock, self._connection = None, None
