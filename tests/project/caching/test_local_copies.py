@@ -240,3 +240,19 @@ def test_off_the_front_asks_redis_for_every_hit(path, redis_asked, settings):
 
     assert front.local_copies is None
     assert len(redis_asked) == asked_before + 1
+
+
+@pytest.mark.parametrize("if_none_match", [False, True], ids=["200", "304"])
+def test_a_wsgi_server_that_adds_to_the_headers_it_is_given_changes_no_later_hit(front, path, if_none_match):
+    """wsgiref (runserver) adds Date and Server to the very list it is handed; a copy is shared."""
+    front.server_timing = False  # as in production: the header list is then handed over as the entry has it
+    _copied(front, path)
+    etag = get(front, path).header("etag")
+    headers = {"HTTP_IF_NONE_MATCH": etag} if if_none_match else {}
+
+    first = get(front, path, **headers)
+    first.headers.append(("Date", "added by the server"))
+    again = get(front, path, **headers)
+
+    assert again.header("date") is None
+    assert again.headers == [header for header in first.headers if header[0] != "Date"]
