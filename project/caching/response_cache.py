@@ -497,8 +497,7 @@ def replay(cached: dict[str, Any], *, if_none_match: str) -> tuple[int, list[tup
     # ConditionalGetMiddleware's own comparison (weak, and "*").
     passes = django_cache._if_none_match_passes  # type: ignore[attr-defined]
     if etag and if_none_match and not passes(etag, parse_etags(if_none_match)):
-        # A copy: the entry may be a process's copy (local_copies.py), and a WSGI server may add to the list.
-        return 304, list(cached["not_modified_headers"]), b""
+        return 304, cached["not_modified_headers"], b""
     return cached["status"], [*cached["headers"], HIT_HEADER], cached["body"]
 
 

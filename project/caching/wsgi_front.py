@@ -82,9 +82,13 @@ class Front:
         started: float,
     ) -> list[bytes]:
         """Sends a response answered here, before Django, and counts it as Django's middleware would."""
+        # Always a list of its own: the headers are kept for later answers, and a WSGI server may add
+        # to the list it is handed (wsgiref, under runserver, adds Date and Server).
         if self.server_timing:
             timing = header_value(RequestCost(), app_seconds=time.perf_counter() - started, response_cache_hit=True)
             headers = [*headers, (SERVER_TIMING_HEADER, timing)]
+        else:
+            headers = list(headers)
         start_response(_STATUS_LINES[status], headers)
         if self.record_hit is not None:
             self.record_hit(route, status, time.perf_counter() - started)
