@@ -66,7 +66,6 @@ _PING = b"*1\r\n$4\r\nPING\r\n"
 @dataclass(frozen=True)
 class _Copy:
     cached: dict[str, Any]
-    keys: tuple[str, ...]  # the entry's key and its tag keys: a change to any drops it
     ticket: int  # the breaker's when it was kept: an outage since makes it unusable
     expires_at: float
     size: int
@@ -233,11 +232,10 @@ class LocalCopies:
         if self._bytes + size > MAX_COPY_BYTES or len(self._dependents) > MAX_KEYS:
             self._forget_all()
         self._drop(keys.key)
-        read_from = (keys.key, *keys.tag_keys)
         expires_at = self.clock() + settings.RESPONSE_CACHE_TTL
-        self._copies[keys.key] = _Copy(cached=cached, keys=read_from, ticket=ticket, expires_at=expires_at, size=size)
+        self._copies[keys.key] = _Copy(cached=cached, ticket=ticket, expires_at=expires_at, size=size)
         self._bytes += size
-        for key in read_from:
+        for key in (keys.key, *keys.tag_keys):  # a change to any of them drops it
             self._dependents.setdefault(key, set()).add(keys.key)
 
     def _drop(self, entry_key: str) -> None:
