@@ -182,19 +182,19 @@ def test_no_copy_is_answered_during_a_redis_outage_nor_after_it(front, path, red
     assert len(redis_asked) == asked_before + 2
 
 
-def test_more_changes_at_once_than_the_backlog_limit_drop_every_copy(front, path, redis_asked, redis_db, monkeypatch):
+def test_more_changes_at_once_than_the_backlog_limit_drop_every_copy(front, path, redis_asked, redis_db):
     _copied(front, path)
     asked_before = len(redis_asked)
-    monkeypatch.setattr(local_copies_module, "BACKLOG_BYTES", 100)
+    names = [f"{front.local_copies.prefix}unrelated:{number:060d}" for number in range(1000)]
 
-    for number in range(10):  # keys no copy was read from
-        redis_db.set(f"{front.local_copies.prefix}unrelated:{number}", b"x")
+    redis_db.mset(dict.fromkeys(names, b"x"))  # keys no copy was read from: their names alone exceed it
     get(front, path)
 
+    assert len(b"".join(name.encode() for name in names)) > local_copies_module.BACKLOG_BYTES
     assert len(redis_asked) == asked_before + 1
 
 
-def test_a_lookup_that_overlapped_a_change_keeps_no_copy(front, product, redis_db, monkeypatch):
+def test_a_lookup_that_overlapped_a_change_keeps_no_copy(front, product, monkeypatch):
     """Another thread (here: a nested request) may read the change's invalidation while this
     lookup's MGET, which saw the old tokens, is on its way back: that entry must not be kept."""
     path = f"/api/v1/products/{product.pk}/"
