@@ -92,3 +92,24 @@ def test_the_test_runs_redis_broker_takes_a_worker_for_dead_as_production_does()
     options = settings.DRAMATIQ_BROKER["OPTIONS"]
     assert production.stdout.split() == [str(options["heartbeat_timeout"]), str(options["maintenance_chance"])]
     assert options["heartbeat_timeout"] == 30_000
+
+
+def test_hits_from_memory_are_refused_with_sentinel_and_off_by_default_with_it():
+    sentinels = {"REDIS_SENTINELS": "127.0.0.1:16381", "REDIS_SENTINEL_MASTER": "headroom"}
+    refused = _start_django(**sentinels, RESPONSE_CACHE_LOCAL_COPIES="true")
+    by_default = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.RESPONSE_CACHE_LOCAL_COPIES)",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **sentinels},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert refused.returncode != 0 and "RESPONSE_CACHE_LOCAL_COPIES" in refused.stderr
+    assert by_default.stdout.strip() == "False", by_default.stderr
