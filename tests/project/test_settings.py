@@ -95,7 +95,11 @@ def test_the_test_runs_redis_broker_takes_a_worker_for_dead_as_production_does()
 
 
 def test_hits_from_memory_are_refused_with_sentinel_and_off_by_default_with_it():
-    sentinels = {"REDIS_SENTINELS": "127.0.0.1:16381", "REDIS_SENTINEL_MASTER": "headroom"}
+    sentinels = {
+        "REDIS_SENTINELS": "127.0.0.1:16381",
+        "REDIS_SENTINEL_MASTER": "headroom",
+        "REDIS_URL": "redis://headroom/0",
+    }
     refused = _start_django(**sentinels, RESPONSE_CACHE_LOCAL_COPIES="true")
     by_default = subprocess.run(
         [
